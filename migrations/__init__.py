@@ -1,0 +1,1 @@
+"""Alembic migrations; the same scripts build the schema on SQLite and PostgreSQL."""

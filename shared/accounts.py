@@ -1,0 +1,112 @@
+"""Users and API tokens: argon2id password hashes, tokens stored as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared import audit
+from shared.db.models import ApiToken, Role, User, utcnow
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "mt_"  # noqa: S105 - a label, not a secret
+
+
+class AccountError(ValueError):
+    """A user or token request that cannot be honoured, with a message for people."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session, username: str, password: str, role: Role | str, actor: str = "system"
+) -> User:
+    username = username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise AccountError("username: 2-64 characters, lower-case letters, digits, . _ -")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise AccountError(f"role: one of {', '.join(r.value for r in Role)}") from exc
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AccountError(f"user {username!r} already exists")
+    user = User(username=username, password_hash=hash_password(password), role=role)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.created",
+        detail={"username": username, "role": role.value},
+    )
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    try:
+        if user is None or not user.active:
+            _hasher.verify(_DUMMY_HASH, password + "x")
+            return None
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count(User.id))) or 0
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str, actor: str = "system") -> str:
+    """Return the token once; only its digest is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id, name=name[:64] or "token", token_hash=_digest(token), prefix=token[:10]
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="token.created",
+        detail={"username": user.username, "name": name[:64], "prefix": token[:10]},
+    )
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def revoke_token(session: Session, token_id: int, actor: str) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, actor=actor, action="token.revoked", detail={"prefix": row.prefix})

@@ -1,0 +1,160 @@
+"""Case services: intake in one transaction, reading a case, the board."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared import audit
+from shared.clinical import assess
+from shared.db.models import Case, CaseStatus, Result, User, utcnow
+from shared.schemas import CaseIn
+
+OPEN_STATUSES = (CaseStatus.QUEUED, CaseStatus.RUNNING, CaseStatus.ANALYZED, CaseStatus.FAILED)
+
+
+def find_by_idempotency_key(session: Session, user: User, key: str) -> Case | None:
+    return session.scalar(
+        select(Case).where(Case.submitted_by_id == user.id, Case.idempotency_key == key)
+    )
+
+
+def create_case(
+    session: Session, user: User, case_in: CaseIn, idempotency_key: str | None = None
+) -> tuple[Case, bool]:
+    """Write the case, its provisional risk and its audit event; commit once.
+
+    Returns (case, created). A repeated idempotency key returns the first case, also when
+    two submits race: the unique constraint decides and the loser reads the winner's row.
+    """
+    if idempotency_key:
+        existing = find_by_idempotency_key(session, user, idempotency_key)
+        if existing is not None:
+            session.rollback()
+            return existing, False
+    assessment = assess(case_in)
+    case = Case(
+        public_id=str(uuid.uuid4()),
+        submitted_by_id=user.id,
+        idempotency_key=idempotency_key,
+        patient_ref=case_in.patient_ref,
+        age_years=case_in.age_years,
+        sex=case_in.sex.value,
+        pregnant=case_in.pregnant,
+        chief_complaint=case_in.chief_complaint,
+        note=case_in.note,
+        vitals=case_in.vitals.model_dump(mode="json"),
+        status=CaseStatus.QUEUED,
+        provisional_risk=assessment.risk_level,
+        provisional_reasons=[r.model_dump(mode="json") for r in assessment.reasons],
+    )
+    case.set_risk(assessment.risk_level)
+    session.add(case)
+    try:
+        session.flush()
+        audit.record(
+            session,
+            actor=user.username,
+            action="case.submitted",
+            case_id=case.id,
+            detail={"provisional_risk": assessment.risk_level.value},
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if idempotency_key:
+            existing = find_by_idempotency_key(session, user, idempotency_key)
+            if existing is not None:
+                session.rollback()
+                return existing, False
+        raise
+    return case, True
+
+
+def mark_dispatched(session: Session, case: Case) -> None:
+    case.dispatched_at = utcnow()
+    session.commit()
+
+
+def form_idempotency_key(token: str) -> str:
+    """Keys from the hidden form field are namespaced so they never meet API keys."""
+    return "form:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
+def case_to_dict(case: Case, result: Result | None, targets: dict[str, int]) -> dict[str, Any]:
+    """The case as the API and the case page show it."""
+    out = board_row(case, targets)
+    out.update(
+        patient_ref=case.patient_ref,
+        age_years=case.age_years,
+        sex=case.sex,
+        pregnant=case.pregnant,
+        note=case.note,
+        vitals=case.vitals,
+        provisional_risk=case.provisional_risk.value,
+        provisional_reasons=case.provisional_reasons,
+        analyzed_at=_iso(case.analyzed_at),
+        result=None,
+    )
+    if result is not None:
+        out["result"] = {
+            "risk_level": result.risk_level.value,
+            "pipeline": result.pipeline,
+            "pipeline_version": result.pipeline_version,
+            "model_ids": result.model_ids.split(","),
+            "created_at": _iso(result.created_at),
+            **result.payload,
+        }
+    return out
+
+
+def latest_result(session: Session, case: Case) -> Result | None:
+    return session.scalar(
+        select(Result).where(Result.case_id == case.id).order_by(Result.id.desc()).limit(1)
+    )
+
+
+def board_version(session: Session) -> tuple[Any, ...]:
+    """A cheap fingerprint of everything the board shows; any change moves it."""
+    row = session.execute(
+        select(func.count(Case.id), func.max(Case.updated_at), func.max(Case.id)).where(
+            Case.status.in_(OPEN_STATUSES)
+        )
+    ).one()
+    return tuple(row)
+
+
+def board_cases(session: Session, limit: int = 500) -> list[Case]:
+    """Open cases, most urgent first, then longest waiting."""
+    return list(
+        session.scalars(
+            select(Case)
+            .where(Case.status.in_(OPEN_STATUSES))
+            .order_by(Case.risk_rank.desc(), Case.created_at.asc(), Case.id.asc())
+            .limit(limit)
+        )
+    )
+
+
+def board_row(case: Case, targets: dict[str, int]) -> dict[str, Any]:
+    target = targets[case.risk_level.value]
+    return {
+        "id": case.public_id,
+        "chief_complaint": case.chief_complaint,
+        "status": case.status.value,
+        "risk_level": case.risk_level.value,
+        "provisional": case.status in (CaseStatus.QUEUED, CaseStatus.RUNNING),
+        "created_at": _iso(case.created_at),
+        "target_minutes": target,
+        "due_at": _iso(case.created_at + dt.timedelta(minutes=target)),
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat() if value is not None else None

@@ -1,0 +1,83 @@
+"""The one place that reads the environment: every setting is `MEDTRIAGE_<NAME>`."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_INSTANCE = Path.cwd() / "instance"
+
+
+class Settings(BaseSettings):
+    """Configuration for web, worker and CLI; tests build it explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDTRIAGE_", extra="ignore")
+
+    instance_path: Path = Field(DEFAULT_INSTANCE, description="folder for SQLite, secret key")
+    database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite in instance_path")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: str = Field("", description="empty = generated once into instance_path")
+    host: str = "127.0.0.1"
+    port: int = 5000
+    web_workers: int = Field(2, description="gunicorn worker processes")
+    web_threads: int = Field(8, description="threads per gunicorn worker")
+
+    # Queue and worker
+    queue_name: str = "triage"
+    task_soft_time_limit_s: int = 240
+    task_time_limit_s: int = 300
+    visibility_timeout_s: int = Field(3600, description="must exceed task_time_limit_s")
+    lease_ttl_s: int = Field(30, description="a running case with no lease this long is re-sent")
+    reconcile_interval_s: float = 10.0
+    queued_grace_s: float = Field(15.0, description="queued with no dispatch marker this long")
+    pipeline: str = Field("news2", description="registry name or 'module:Class'")
+
+    # Board
+    target_minutes_high: int = 0
+    target_minutes_medium: int = 30
+    target_minutes_low: int = 120
+    board_poll_ms: int = 3000
+
+    # Model settings used by the model-backed pipelines (later issues)
+    text_model_path: str = ""
+    image_model_path: str = ""
+    quantization: str = Field("none", description="none, 8bit or 4bit")
+    device: str = "auto"
+
+    # First admin for `medtriage up` / `medtriage db upgrade` on an empty database
+    admin_username: str = "admin"
+    admin_password: str = ""
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.instance_path / 'medtriage.db').resolve()}"
+
+    def target_minutes(self) -> dict[str, int]:
+        return {
+            "high": self.target_minutes_high,
+            "medium": self.target_minutes_medium,
+            "low": self.target_minutes_low,
+        }
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        import secrets
+
+        path = self.instance_path / "secret_key"
+        if not path.exists():
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,221 @@
+"""SQLAlchemy 2 typed models: cases, results, audit events, users, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.schemas import RiskLevel as Risk
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(DateTime):
+    """Timezone-aware on both databases (SQLite stores naive; we re-attach UTC)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        parent = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            if parent is not None:
+                value = parent(value)
+            if isinstance(value, dt.datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=dt.UTC)
+            return value
+
+        return process
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """Enums stored as their values, as VARCHAR with a CHECK, identical on both databases."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Role(str, enum.Enum):
+    NURSE = "nurse"
+    CLINICIAN = "clinician"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class CaseStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    ANALYZED = "analyzed"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("submitted_by_id", "idempotency_key"),
+        Index("ix_cases_board", "status", "risk_rank", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    patient_ref: Mapped[str | None] = mapped_column(String(64))
+    age_years: Mapped[float]
+    sex: Mapped[str] = mapped_column(String(16))
+    pregnant: Mapped[bool] = mapped_column(default=False)
+    chief_complaint: Mapped[str] = mapped_column(String(500))
+    note: Mapped[str] = mapped_column(Text, default="")
+    vitals: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
+    provisional_risk: Mapped[Risk] = mapped_column(_enum(Risk, "provisional_risk"))
+    provisional_reasons: Mapped[list[Any]] = mapped_column(JSON)
+    risk_level: Mapped[Risk] = mapped_column(_enum(Risk, "risk_level"))
+    risk_rank: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, index=True
+    )
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    analyzed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    submitted_by: Mapped[User] = relationship()
+    results: Mapped[list[Result]] = relationship(
+        back_populates="case", order_by="Result.id", cascade="all, delete-orphan"
+    )
+
+    def set_risk(self, level: Risk) -> None:
+        self.risk_level = level
+        self.risk_rank = level.rank
+
+
+class Result(Base):
+    """One analysis of a case; (case, analysis_key) is unique so a redelivery cannot add one."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("case_id", "analysis_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    analysis_key: Mapped[str] = mapped_column(String(64))
+    risk_level: Mapped[Risk] = mapped_column(_enum(Risk, "result_risk"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pipeline: Mapped[str] = mapped_column(String(64), index=True)
+    pipeline_version: Mapped[str] = mapped_column(String(32))
+    model_ids: Mapped[str] = mapped_column(String(500), index=True)
+    model_revisions: Mapped[str | None] = mapped_column(String(500))
+    worker_host: Mapped[str] = mapped_column(String(255))
+    duration_ms: Mapped[float]
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="results")
+
+
+class AuditEvent(Base):
+    """Append-only; each event hashes its predecessor, so an edit breaks the chain."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """One row: the chain's tip. Updating it first serializes appends on both databases."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Case",
+    "CaseStatus",
+    "Result",
+    "Risk",
+    "Role",
+    "User",
+    "utcnow",
+]

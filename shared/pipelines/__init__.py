@@ -1,0 +1,34 @@
+"""Pipelines behind one interface, chosen from a registry by configuration."""
+
+from __future__ import annotations
+
+import importlib
+
+from shared.pipelines.base import SAFETY_DISCLAIMER, Pipeline
+
+REGISTRY: dict[str, str] = {
+    "news2": "shared.pipelines.news2:News2Pipeline",
+}
+
+
+class UnknownPipelineError(ValueError):
+    """The configured pipeline is neither registered nor importable."""
+
+
+def make_pipeline(name: str) -> Pipeline:
+    """Build the pipeline named in the registry, or given as 'module:Class'."""
+    target = REGISTRY.get(name, name)
+    module_name, _, attr = target.partition(":")
+    if not attr:
+        raise UnknownPipelineError(
+            f"unknown pipeline {name!r}; choose one of {sorted(REGISTRY)} or 'module:Class'"
+        )
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownPipelineError(f"cannot load pipeline {name!r}: {exc}") from exc
+    pipeline: Pipeline = factory()
+    return pipeline
+
+
+__all__ = ["REGISTRY", "SAFETY_DISCLAIMER", "Pipeline", "UnknownPipelineError", "make_pipeline"]

@@ -1,0 +1,150 @@
+"""Talking to the queue: task names, priorities, Celery settings, dispatch markers and leases.
+
+The web sends tasks by name with this module and never imports the worker. Messages carry
+the case id only. Redis also holds two small keys per case so the reconciler can tell a live
+task from a lost one: a dispatch marker (set after a successful send, cleared when the case
+is done) and a lease (held by the worker while it runs the case, refreshed by a heartbeat).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import redis
+from celery import Celery
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from shared.config import Settings
+from shared.schemas import RiskLevel
+
+log = logging.getLogger(__name__)
+
+TASK_ANALYZE = "triage.analyze_case"
+
+# Redis transport: 0 is the highest priority; one Redis list per step.
+PRIORITY_STEPS = [0, 3, 6, 9]
+PRIORITY = {RiskLevel.HIGH: 0, RiskLevel.MEDIUM: 3, RiskLevel.LOW: 6}
+
+MARKER_KEY = "medtriage:dispatched:{case_id}"
+LEASE_KEY = "medtriage:lease:{case_id}"
+MARKER_TTL_S = 7 * 24 * 3600
+
+_RELEASE_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+QUEUE_ERRORS: tuple[type[BaseException], ...] = (
+    KombuOperationalError,
+    redis.exceptions.RedisError,
+    OSError,
+)
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Settings shared by the producer (web) and the consumer (worker)."""
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout_s,
+            "priority_steps": PRIORITY_STEPS,
+            "queue_order_strategy": "priority",
+            "socket_connect_timeout": 3,
+            "socket_timeout": 10,
+        },
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_default_queue": settings.queue_name,
+        "task_default_priority": PRIORITY[RiskLevel.LOW],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_soft_time_limit": settings.task_soft_time_limit_s,
+        "task_time_limit": settings.task_time_limit_s,
+        "worker_prefetch_multiplier": 1,
+        "worker_concurrency": 1,
+        # Model loading in worker_process_init can take minutes on a GPU box.
+        "worker_proc_alive_timeout": 600,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+    }
+
+
+def make_celery(settings: Settings, name: str = "medtriage") -> Celery:
+    app = Celery(name, set_as_current=False)
+    app.conf.update(celery_config(settings))
+    return app
+
+
+class Dispatcher:
+    """Sends analysis tasks and keeps the per-case marker and lease keys in Redis."""
+
+    def __init__(self, celery: Celery, redis_client: redis.Redis, settings: Settings) -> None:
+        self.celery = celery
+        self.redis = redis_client
+        self.settings = settings
+        self._release = self.redis.register_script(_RELEASE_IF_OWNER)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Dispatcher:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=3, socket_timeout=5
+        )
+        return cls(make_celery(settings), client, settings)
+
+    def send(self, case_id: int, risk: RiskLevel) -> bool:
+        """Publish the task, then set the marker. False if Redis is unreachable.
+
+        The marker goes after the send: a send without a marker only risks a duplicate
+        (harmless, results are idempotent); a marker without a send would hide a lost case.
+        """
+        try:
+            self.celery.send_task(
+                TASK_ANALYZE,
+                args=[case_id],
+                queue=self.settings.queue_name,
+                priority=PRIORITY[risk],
+                retry=False,
+            )
+        except QUEUE_ERRORS as exc:
+            log.warning("dispatch of case %s failed: %s", case_id, type(exc).__name__)
+            return False
+        try:
+            self.redis.set(MARKER_KEY.format(case_id=case_id), int(time.time()), ex=MARKER_TTL_S)
+        except QUEUE_ERRORS:
+            log.warning("dispatch marker for case %s not set", case_id)
+        return True
+
+    def has_marker(self, case_id: int) -> bool:
+        return bool(self.redis.exists(MARKER_KEY.format(case_id=case_id)))
+
+    def clear_marker(self, case_id: int) -> None:
+        self.redis.delete(MARKER_KEY.format(case_id=case_id))
+
+    def acquire_lease(self, case_id: int) -> str | None:
+        """Claim the case for this execution; None if another live execution holds it."""
+        token = uuid.uuid4().hex
+        ok = self.redis.set(
+            LEASE_KEY.format(case_id=case_id), token, nx=True, ex=self.settings.lease_ttl_s
+        )
+        return token if ok else None
+
+    def refresh_lease(self, case_id: int, token: str) -> None:
+        self.redis.set(LEASE_KEY.format(case_id=case_id), token, ex=self.settings.lease_ttl_s)
+
+    def release_lease(self, case_id: int, token: str) -> None:
+        self._release(keys=[LEASE_KEY.format(case_id=case_id)], args=[token])
+
+    def has_lease(self, case_id: int) -> bool:
+        return bool(self.redis.exists(LEASE_KEY.format(case_id=case_id)))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except QUEUE_ERRORS:
+            return False

@@ -1,0 +1,163 @@
+"""Pydantic schemas shared by the web intake, the worker and the batch tools."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_NOTE_CHARS = 20_000
+MAX_COMPLAINT_CHARS = 500
+
+
+class RiskLevel(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: higher is more urgent."""
+        return {"low": 1, "medium": 2, "high": 3}[self.value]
+
+    @classmethod
+    def highest(cls, *levels: RiskLevel) -> RiskLevel:
+        return max(levels, key=lambda level: level.rank)
+
+
+class Consciousness(str, enum.Enum):
+    """ACVPU: alert, new confusion, responds to voice, to pain, unresponsive."""
+
+    ALERT = "A"
+    CONFUSION = "C"
+    VOICE = "V"
+    PAIN = "P"
+    UNRESPONSIVE = "U"
+
+
+class Sex(str, enum.Enum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class VitalSigns(BaseModel):
+    """Structured vital signs; every field optional because a missing value is never normal.
+
+    Bounds reject physically impossible values (a typo), not merely abnormal ones.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    respiratory_rate: int | None = Field(None, ge=0, le=80, description="breaths/min")
+    spo2: int | None = Field(None, ge=30, le=100, description="%")
+    spo2_scale2: bool = Field(
+        False, description="documented hypercapnic failure with a prescribed 88-92% target"
+    )
+    on_oxygen: bool | None = Field(None, description="None = not documented")
+    systolic_bp: int | None = Field(None, ge=30, le=300, description="mmHg")
+    diastolic_bp: int | None = Field(None, ge=10, le=200, description="mmHg")
+    heart_rate: int | None = Field(None, ge=10, le=300, description="beats/min")
+    consciousness: Consciousness | None = None
+    temperature_c: float | None = Field(None, ge=25.0, le=45.0, description="degrees C")
+    pain: int | None = Field(None, ge=0, le=10)
+
+    @field_validator("temperature_c")
+    @classmethod
+    def _round_temperature(cls, value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    @field_validator("diastolic_bp")
+    @classmethod
+    def _diastolic_below_systolic(cls, value: int | None, info: Any) -> int | None:
+        systolic = info.data.get("systolic_bp")
+        if value is not None and systolic is not None and value >= systolic:
+            raise ValueError("diastolic pressure must be lower than systolic pressure")
+        return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class CaseIn(BaseModel):
+    """What a triage nurse or an integrator submits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patient_ref: Annotated[Text, StringConstraints(max_length=64)] | None = None
+    age_years: float = Field(..., ge=0, le=120, description="fractions for infants")
+    sex: Sex = Sex.UNKNOWN
+    pregnant: bool = False
+    chief_complaint: Annotated[
+        Text, StringConstraints(min_length=1, max_length=MAX_COMPLAINT_CHARS)
+    ]
+    note: Annotated[Text, StringConstraints(max_length=MAX_NOTE_CHARS)] = ""
+    vitals: VitalSigns = Field(default_factory=VitalSigns)
+
+    @field_validator("patient_ref", "chief_complaint", "note")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+            raise ValueError("contains control characters")
+        return value
+
+
+class Reason(BaseModel):
+    """One factor behind a risk level: which rule, which value."""
+
+    rule: str
+    detail: str
+    level: RiskLevel
+    value: float | int | str | None = None
+
+
+class ParameterScore(BaseModel):
+    parameter: str
+    value: float | int | str | bool
+    score: int
+
+
+class NEWS2Result(BaseModel):
+    applicable: bool
+    not_applicable_reason: str | None = None
+    total: int | None = None
+    band: Literal["low", "low-medium", "medium", "high"] | None = None
+    parameters: list[ParameterScore] = []
+    missing: list[str] = []
+    is_floor: bool = False
+
+
+class Assessment(BaseModel):
+    """The deterministic engine's verdict on structured data."""
+
+    risk_level: RiskLevel
+    news2: NEWS2Result
+    reasons: list[Reason]
+
+
+class ModelInfo(BaseModel):
+    """Which engine or model ran, so a result can be traced."""
+
+    name: str
+    version: str
+    revision: str | None = None
+    dtype: str | None = None
+    quantization: str | None = None
+    device: str | None = None
+
+
+class TriageResult(BaseModel):
+    """What the worker stores for one analysis of a case."""
+
+    risk_level: RiskLevel
+    assessment: Assessment
+    summary: str
+    safety_disclaimer: str
+    pipeline: str
+    pipeline_version: str
+    models: list[ModelInfo]
+    library_versions: dict[str, str]
+    timings_ms: dict[str, float]
+    worker: dict[str, Any]

@@ -1,0 +1,110 @@
+"""Intake: the nurse's form and `POST /api/v1/cases`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from pydantic import ValidationError
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from shared.cases import create_case, form_idempotency_key
+from shared.db import Case, CaseStatus
+from shared.queue import QUEUE_ERRORS, Dispatcher
+from shared.schemas import CaseIn
+from web import csrf
+from web.auth import STAFF, current_user, requires
+from web.db import get_db
+from web.forms import case_from_form, field_errors
+
+bp = Blueprint("intake", __name__)
+
+MAX_KEY = 128
+
+
+def dispatch(case: Case, created: bool) -> str:
+    """Send the task after the commit; 'pending' means the reconciler will send it."""
+    dispatcher: Dispatcher = current_app.extensions["dispatcher"]
+    if created:
+        return "sent" if dispatcher.send(case.id, case.risk_level) else "pending"
+    # A replay: report what happened to the first submission.
+    if case.status != CaseStatus.QUEUED:
+        return "sent"
+    try:
+        return "sent" if dispatcher.has_marker(case.id) else "pending"
+    except QUEUE_ERRORS:
+        return "pending"
+
+
+def accepted_body(case: Case, dispatch_state: str) -> dict[str, Any]:
+    return {
+        "id": case.public_id,
+        "status": case.status.value,
+        "provisional_risk": case.provisional_risk.value,
+        "dispatch": dispatch_state,
+        "url": url_for("cases.api_case", public_id=case.public_id),
+    }
+
+
+@bp.post("/api/v1/cases")
+@csrf.exempt
+@requires(*STAFF)
+def api_submit() -> Any:
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the case as JSON (Content-Type: application/json).")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("The body is not a JSON object.")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= MAX_KEY and key.isprintable()):
+        raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} printable characters.")
+    try:
+        case_in = CaseIn.model_validate(data)
+    except ValidationError as exc:
+        return jsonify(error="The case is not valid.", status=422, fields=field_errors(exc)), 422
+    user = current_user()
+    assert user is not None
+    case, created = create_case(get_db(), user, case_in, key)
+    response = jsonify(accepted_body(case, dispatch(case, created)))
+    response.status_code = 202
+    response.headers["Location"] = url_for("cases.api_case", public_id=case.public_id)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@requires(*STAFF)
+def new_case() -> Any:
+    if request.method == "GET":
+        return render_template("intake.html", form={}, errors={}, form_token=uuid.uuid4().hex)
+    form = request.form
+    token = form.get("form_token", "")
+    case_in, errors = case_from_form(form)
+    if case_in is None or not (0 < len(token) <= MAX_KEY):
+        if not token:
+            errors["form"] = "The form expired; submit it again."
+        return render_template(
+            "intake.html", form=form, errors=errors, form_token=token or uuid.uuid4().hex
+        ), 422
+    user = current_user()
+    assert user is not None
+    case, created = create_case(get_db(), user, case_in, form_idempotency_key(token))
+    state = dispatch(case, created)
+    message = f"Case submitted: provisional risk {case.provisional_risk.value.upper()}."
+    if not created:
+        message = "This form was already submitted; showing the first submission."
+    if state == "pending":
+        message += " The queue is unreachable; analysis will start when it is back."
+    flash(message)
+    return redirect(url_for("board.board_page", highlight=case.public_id))

@@ -1,0 +1,1 @@
+"""The Celery worker: loads the pipeline once per process and analyzes cases."""

@@ -1,0 +1,42 @@
+"""The Celery application and its process signals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import signals
+
+from shared.config import get_settings
+from shared.queue import make_celery
+from worker import runtime
+
+log = logging.getLogger(__name__)
+
+settings = get_settings()
+celery_app = make_celery(settings, "medtriage-worker")
+celery_app.conf.update(include=["worker.tasks"])
+
+
+@signals.worker_process_init.connect
+def _build_once_per_process(**_: Any) -> None:
+    # After the fork: CUDA, database pools and sockets must never cross a fork.
+    from worker import reconciler
+
+    reconciler.forget_inherited()
+    built = runtime.init_runtime(settings)
+    log.info("pipeline %s built in process %s", built.pipeline.name, built.identity["pid"])
+
+
+@signals.worker_ready.connect
+def _start_reconciler(**_: Any) -> None:
+    from worker import reconciler
+
+    reconciler.start_thread(settings)
+
+
+@signals.worker_shutdown.connect
+def _stop_reconciler(**_: Any) -> None:
+    from worker import reconciler
+
+    reconciler.stop_thread()

@@ -1,0 +1,131 @@
+"""Re-sends cases the queue lost: queued with no dispatch marker, or running with no lease.
+
+Runs as a thread in each worker's main process. A short Redis lock makes one pass at a time
+across all workers; a second pass would only send harmless duplicates anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+from shared.db import Case, CaseStatus, make_engine, make_session_factory, utcnow
+from shared.queue import QUEUE_ERRORS, Dispatcher
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "medtriage:reconciler-lock"
+
+
+@dataclass
+class Pass:
+    resent_queued: int = 0
+    resent_running: int = 0
+    skipped: bool = False
+
+
+class Reconciler:
+    """One pass looks at stale cases in the database and asks Redis whether they are alive."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], dispatcher: Dispatcher, settings: Settings
+    ) -> None:
+        self.sessions = sessions
+        self.dispatcher = dispatcher
+        self.settings = settings
+
+    def run_once(self, now: dt.datetime | None = None) -> Pass:
+        now = now or utcnow()
+        lock_s = max(int(self.settings.reconcile_interval_s), 1)
+        if not self.dispatcher.redis.set(LOCK_KEY, "1", nx=True, ex=lock_s):
+            return Pass(skipped=True)
+        done = Pass()
+        grace = dt.timedelta(seconds=self.settings.queued_grace_s)
+        lease_grace = dt.timedelta(seconds=self.settings.lease_ttl_s)
+        with self.sessions() as session:
+            queued = session.scalars(
+                select(Case)
+                .where(
+                    Case.status == CaseStatus.QUEUED,
+                    func.coalesce(Case.dispatched_at, Case.created_at) < now - grace,
+                )
+                .order_by(Case.risk_rank.desc(), Case.created_at)
+                .limit(500)
+            ).all()
+            for case in queued:
+                if not self.dispatcher.has_marker(case.id) and self._resend(session, case):
+                    done.resent_queued += 1
+            running = session.scalars(
+                select(Case)
+                .where(Case.status == CaseStatus.RUNNING, Case.started_at < now - lease_grace)
+                .limit(500)
+            ).all()
+            for case in running:
+                if not self.dispatcher.has_lease(case.id) and self._resend(session, case):
+                    done.resent_running += 1
+        if done.resent_queued or done.resent_running:
+            log.info(
+                "reconciler re-sent %s queued and %s running cases",
+                done.resent_queued,
+                done.resent_running,
+            )
+        return done
+
+    def _resend(self, session: Session, case: Case) -> bool:
+        if not self.dispatcher.send(case.id, case.risk_level):
+            return False
+        case.status = CaseStatus.QUEUED
+        case.dispatched_at = utcnow()
+        session.commit()
+        return True
+
+
+_thread: threading.Thread | None = None
+_stop = threading.Event()
+_engine: Engine | None = None
+
+
+def _loop(reconciler: Reconciler, interval: float) -> None:
+    while not _stop.wait(interval):
+        try:
+            reconciler.run_once()
+        except QUEUE_ERRORS as exc:
+            log.warning("reconciler: Redis unavailable (%s)", type(exc).__name__)
+        except Exception:  # keep reconciling whatever one pass hit
+            log.exception("reconciler pass failed")
+
+
+def start_thread(settings: Settings) -> None:
+    global _thread, _engine
+    if _thread is not None and _thread.is_alive():
+        return
+    _engine = make_engine(settings.sqlalchemy_url, pool_size=1, max_overflow=1)
+    reconciler = Reconciler(
+        make_session_factory(_engine), Dispatcher.from_settings(settings), settings
+    )
+    _stop.clear()
+    _thread = threading.Thread(
+        target=_loop,
+        args=(reconciler, settings.reconcile_interval_s),
+        name="reconciler",
+        daemon=True,
+    )
+    _thread.start()
+
+
+def stop_thread() -> None:
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout=5)
+
+
+def forget_inherited() -> None:
+    """In a forked child: drop the parent's pooled connections without closing them."""
+    if _engine is not None:
+        _engine.dispose(close=False)

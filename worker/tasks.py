@@ -1,0 +1,184 @@
+"""Tasks: analyze one case, idempotently, inside a lease."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from shared import audit
+from shared.db import Case, CaseStatus, Result, utcnow
+from shared.queue import TASK_ANALYZE
+from shared.schemas import CaseIn, RiskLevel, TriageResult
+from worker.app import celery_app, settings
+from worker.runtime import Runtime, get_runtime
+
+log = logging.getLogger(__name__)
+
+DONE = (CaseStatus.ANALYZED, CaseStatus.CLOSED)
+
+
+@contextlib.contextmanager
+def heartbeat(rt: Runtime, case_id: int, token: str) -> Iterator[None]:
+    """Keep the lease alive while the pipeline runs; the reconciler watches it."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(max(rt.settings.lease_ttl_s / 3, 0.2)):
+            with contextlib.suppress(Exception):
+                rt.dispatcher.refresh_lease(case_id, token)
+
+    thread = threading.Thread(target=beat, name=f"lease-{case_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+
+
+def analysis_key(rt: Runtime) -> str:
+    return f"{rt.pipeline.name}@{rt.pipeline.version}"
+
+
+def claim(rt: Runtime, case_id: int) -> CaseIn | None:
+    """Mark the case running and return its input; None if it is gone or already done."""
+    key = analysis_key(rt)
+    with rt.sessions.begin() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            log.warning("case %s not found; message dropped", case_id)
+            return None
+        done = session.scalar(
+            select(Result.id).where(Result.case_id == case_id, Result.analysis_key == key)
+        )
+        if case.status in DONE or done is not None:
+            log.info("case %s already analyzed; redelivery ignored", case_id)
+            return None
+        case.status = CaseStatus.RUNNING
+        case.started_at = utcnow()
+        case.attempts += 1
+        return CaseIn.model_validate(
+            {
+                "patient_ref": case.patient_ref,
+                "age_years": case.age_years,
+                "sex": case.sex,
+                "pregnant": case.pregnant,
+                "chief_complaint": case.chief_complaint,
+                "note": case.note,
+                "vitals": case.vitals,
+            }
+        )
+
+
+def run_pipeline(rt: Runtime, case_in: CaseIn) -> TriageResult:
+    started = time.perf_counter()
+    result = rt.pipeline.analyze(case_in)
+    result = result.model_copy(update={"worker": dict(rt.identity)})
+    result.timings_ms["pipeline_total"] = round((time.perf_counter() - started) * 1000, 3)
+    return result
+
+
+def store(rt: Runtime, case_id: int, result: TriageResult) -> str:
+    """Write the result, final risk, status and audit event in one transaction."""
+    try:
+        with rt.sessions.begin() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                return "missing"
+            # The engine's floor stands: a pipeline may raise the risk, never lower it.
+            final = RiskLevel.highest(case.provisional_risk, result.risk_level)
+            session.add(
+                Result(
+                    case_id=case_id,
+                    analysis_key=analysis_key(rt),
+                    risk_level=final,
+                    payload=result.model_dump(mode="json"),
+                    pipeline=result.pipeline,
+                    pipeline_version=result.pipeline_version,
+                    model_ids=",".join(m.name for m in result.models),
+                    model_revisions=",".join(m.revision or "-" for m in result.models),
+                    worker_host=str(rt.identity["host"]),
+                    duration_ms=result.timings_ms["pipeline_total"],
+                )
+            )
+            session.flush()
+            case.set_risk(final)
+            case.status = CaseStatus.ANALYZED
+            case.analyzed_at = utcnow()
+            case.last_error = None
+            audit.record(
+                session,
+                actor=f"worker:{rt.identity['host']}",
+                action="case.analyzed",
+                case_id=case_id,
+                detail={"risk_level": final.value, "pipeline": result.pipeline},
+            )
+    except IntegrityError:
+        log.info("case %s: a concurrent execution stored the result first", case_id)
+        return "duplicate"
+    return final.value
+
+
+def fail(rt: Runtime, case_id: int, reason: str) -> None:
+    with rt.sessions.begin() as session:
+        case = session.get(Case, case_id)
+        if case is None or case.status in DONE:
+            return
+        case.status = CaseStatus.FAILED
+        case.last_error = reason[:500]
+        audit.record(
+            session,
+            actor=f"worker:{rt.identity['host']}",
+            action="case.failed",
+            case_id=case_id,
+            detail={"error": reason[:200]},
+        )
+
+
+def run_analysis(rt: Runtime, case_id: int) -> str:
+    """The whole life of one delivery; returns what happened, for logs and tests."""
+    token = rt.dispatcher.acquire_lease(case_id)
+    if token is None:
+        log.info("case %s is leased by a live execution; duplicate delivery ignored", case_id)
+        return "leased"
+    try:
+        case_in = claim(rt, case_id)
+        if case_in is None:
+            outcome = "skipped"
+        else:
+            with heartbeat(rt, case_id, token):
+                try:
+                    result = run_pipeline(rt, case_in)
+                except SoftTimeLimitExceeded:
+                    result, outcome = None, "analysis exceeded its time limit"
+                except Exception as exc:  # a pipeline error fails this case only
+                    log.exception("case %s: pipeline error", case_id)
+                    result, outcome = None, f"{type(exc).__name__} in the pipeline"
+            if result is None:
+                fail(rt, case_id, outcome)
+                outcome = "failed"
+            else:
+                outcome = store(rt, case_id, result)
+        rt.dispatcher.clear_marker(case_id)
+        return outcome
+    except DBAPIError:
+        # Database outage: drop the marker so the reconciler re-sends once it is back.
+        with contextlib.suppress(Exception):
+            rt.dispatcher.clear_marker(case_id)
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            rt.dispatcher.release_lease(case_id, token)
+
+
+@celery_app.task(name=TASK_ANALYZE, acks_late=True, reject_on_worker_lost=True)
+def analyze_case(case_id: int) -> str:
+    """Analyze case `case_id`; safe to deliver more than once."""
+    return run_analysis(get_runtime(settings), int(case_id))
