@@ -8,12 +8,15 @@ from typing import Any
 from celery import signals
 
 from shared.config import get_settings
+from shared.pipelines import pipeline_factory
 from shared.queue import make_celery
 from worker import runtime
 
 log = logging.getLogger(__name__)
 
 settings = get_settings()
+# Fail fast, before any fork, when the configured pipeline does not exist.
+pipeline_factory(settings.pipeline)
 celery_app = make_celery(settings, "medtriage-worker")
 celery_app.conf.update(include=["worker.tasks"])
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from typing import cast
 
 from shared.pipelines.base import SAFETY_DISCLAIMER, Pipeline
 
@@ -15,8 +17,8 @@ class UnknownPipelineError(ValueError):
     """The configured pipeline is neither registered nor importable."""
 
 
-def make_pipeline(name: str) -> Pipeline:
-    """Build the pipeline named in the registry, or given as 'module:Class'."""
+def pipeline_factory(name: str) -> Callable[[], Pipeline]:
+    """Resolve a pipeline name without building it: cheap, safe before a fork."""
     target = REGISTRY.get(name, name)
     module_name, _, attr = target.partition(":")
     if not attr:
@@ -27,8 +29,12 @@ def make_pipeline(name: str) -> Pipeline:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise UnknownPipelineError(f"cannot load pipeline {name!r}: {exc}") from exc
-    pipeline: Pipeline = factory()
-    return pipeline
+    return cast(Callable[[], Pipeline], factory)
 
 
-__all__ = ["REGISTRY", "SAFETY_DISCLAIMER", "Pipeline", "UnknownPipelineError", "make_pipeline"]
+def make_pipeline(name: str) -> Pipeline:
+    """Build the pipeline named in the registry, or given as 'module:Class'."""
+    return pipeline_factory(name)()
+
+
+__all__ = ["REGISTRY", "SAFETY_DISCLAIMER", "Pipeline", "UnknownPipelineError", "make_pipeline", "pipeline_factory"]

@@ -1,0 +1,69 @@
+"""The queue for real: Redis priorities, a real Celery worker, one build, idempotent results."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shared.db import Case, Result
+from shared.queue import Dispatcher
+from shared.schemas import RiskLevel
+from tests.conftest import case_body
+from tests.support.cases import results_per_case, submit, wait_analyzed
+from tests.support.services import wait_for
+
+
+def test_high_case_jumps_fifty_queued_low_cases(client, staff, sessions, worker):
+    token = staff["nurse"].token
+    lows = [submit(client, token, case_body("low"))["id"] for _ in range(50)]
+    high = submit(client, token, case_body("high"))
+    assert high["provisional_risk"] == "high" and high["dispatch"] == "sent"
+
+    worker.start()
+    wait_analyzed(sessions, [*lows, high["id"]], timeout=120)
+
+    with sessions() as session:
+        order = session.scalars(select(Case.public_id).order_by(Case.analyzed_at)).all()
+    assert order[0] == high["id"], "the High case was not analyzed first"
+    assert set(results_per_case(sessions).values()) == {1}
+
+
+def test_pipeline_built_once_for_twenty_tasks(client, staff, sessions, worker):
+    worker.start()
+    ids = [submit(client, staff["nurse"].token, case_body("medium"))["id"] for _ in range(20)]
+    wait_analyzed(sessions, ids)
+    with sessions() as session:
+        payloads = session.scalars(select(Result.payload)).all()
+    assert len(payloads) == 20
+    assert len({p["worker"]["pipeline_build_id"] for p in payloads}) == 1
+    assert len({p["worker"]["pid"] for p in payloads}) == 1
+    assert worker.log().count("pipeline news2 built in process") == 1
+
+
+def test_redelivered_task_never_makes_a_second_result(client, staff, sessions, worker, settings):
+    case = submit(client, staff["nurse"].token, case_body("high"))
+    with sessions() as session:
+        case_id = session.scalar(select(Case.id).where(Case.public_id == case["id"]))
+    dispatcher = Dispatcher.from_settings(settings)
+    for _ in range(3):  # as if Redis redelivered the message three more times
+        assert dispatcher.send(case_id, RiskLevel.HIGH)
+    worker.start()
+    wait_analyzed(sessions, [case["id"]])
+    # Let the duplicates drain, then count.
+    wait_for(lambda: dispatcher.redis.llen("triage") == 0, 20, "the queue to drain")
+    wait_for(lambda: worker.log().count("succeeded") >= 4, 20, "all four deliveries")
+    assert results_per_case(sessions) == {case["id"]: 1}
+
+
+def test_analyzed_case_shows_result_with_model_metadata(client, staff, sessions, worker):
+    worker.start()
+    case = submit(client, staff["nurse"].token, case_body("high"))
+    wait_analyzed(sessions, [case["id"]])
+    body = client.get(case["url"], headers={"Authorization": f"Bearer {staff['clinician'].token}"}).get_json()
+    assert body["status"] == "analyzed"
+    assert body["risk_level"] == "high"
+    result = body["result"]
+    assert result["pipeline"] == "news2"
+    assert result["model_ids"] == ["deterministic-news2"]
+    assert result["assessment"]["news2"]["band"] == "high"
+    assert "clinical validation" in result["safety_disclaimer"]
+    assert result["library_versions"]["python"]

@@ -1,0 +1,123 @@
+"""Nothing lost: worker killed mid-task, Redis down or flushed, database down, pipeline broken."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from shared.db import AuditEvent, Case
+from tests.conftest import CSRF_RE, case_body
+from tests.support.cases import results_per_case, statuses, submit, wait_analyzed
+from tests.support.services import WorkerProcess, wait_for
+from web import create_app
+
+
+def test_worker_sigkilled_mid_task_case_completes_once(client, staff, sessions, settings, tmp_path):
+    slow = settings.model_copy(update={"pipeline": "tests.support.pipelines:SlowPipeline"})
+    worker = WorkerProcess(slow, tmp_path)
+    try:
+        worker.start()
+        case = submit(client, staff["nurse"].token, case_body("medium"))
+        wait_for(lambda: statuses(sessions)[case["id"]] == "running", 20, "the task to start")
+        worker.kill()
+        assert statuses(sessions)[case["id"]] == "running"
+
+        worker.start()
+        wait_analyzed(sessions, [case["id"]], timeout=60)
+    finally:
+        worker.stop()
+    assert results_per_case(sessions) == {case["id"]: 1}
+    with sessions() as session:
+        attempts = session.scalar(select(Case.attempts).where(Case.public_id == case["id"]))
+    assert attempts == 2
+
+
+def test_redis_down_at_intake_case_saved_then_completed(
+    client, staff, sessions, redis_server, worker
+):
+    redis_server.stop()
+    response = client.post(
+        "/api/v1/cases",
+        json=case_body("high"),
+        headers={"Authorization": f"Bearer {staff['nurse'].token}"},
+    )
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["dispatch"] == "pending"
+    assert statuses(sessions) == {body["id"]: "queued"}
+
+    redis_server.start()  # comes back empty: it keeps nothing on disk
+    worker.start()
+    wait_analyzed(sessions, [body["id"]], timeout=60)
+    assert results_per_case(sessions) == {body["id"]: 1}
+
+
+def test_redis_flushed_with_cases_queued_all_complete(client, staff, sessions, redis_server, worker):
+    ids = [submit(client, staff["nurse"].token, case_body(r))["id"] for r in ("low", "high", "medium") * 3]
+    redis_server.client().flushall()
+    worker.start()
+    wait_analyzed(sessions, ids, timeout=90)
+    assert set(results_per_case(sessions).values()) == {1}
+
+
+def test_form_submit_with_redis_down_tells_the_nurse(client, staff, auth, redis_server, sessions):
+    auth.login(staff["nurse"].username)
+    page = client.get("/cases/new").get_data(as_text=True)
+    redis_server.stop()
+    form_token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/cases/new",
+        data={"csrf_token": CSRF_RE.search(page).group(1), "form_token": form_token,
+              "age_years": "40", "chief_complaint": "cough", "respiratory_rate": "18"},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "analysis will start when it is back" in response.get_data(as_text=True)
+    assert list(statuses(sessions).values()) == ["queued"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_database_down_answers_503_and_keeps_nothing_half_written(settings, staff, redis_server):
+    down = settings.model_copy(
+        update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
+    )
+    app = create_app(down, {"TESTING": True})
+    response = app.test_client().post(
+        "/api/v1/cases", json=case_body("low"), headers={"Authorization": "Bearer mt_x"}
+    )
+    assert response.status_code == 503
+    assert "database is not available" in response.get_json()["error"]
+    assert redis_server.client().llen("triage") == 0
+    page = app.test_client().get("/login")
+    assert page.status_code == 200  # the login page itself needs no database
+
+
+def test_broken_pipeline_marks_case_failed_and_audits(client, staff, sessions, settings, tmp_path):
+    broken = settings.model_copy(update={"pipeline": "tests.support.pipelines:BrokenPipeline"})
+    worker = WorkerProcess(broken, tmp_path)
+    try:
+        worker.start()
+        case = submit(client, staff["nurse"].token, case_body("high"))
+        wait_for(lambda: statuses(sessions)[case["id"]] == "failed", 30, "the case to fail")
+    finally:
+        worker.stop()
+    with sessions() as session:
+        case_row = session.scalar(select(Case).where(Case.public_id == case["id"]))
+        assert case_row.risk_level.value == "high"  # the provisional floor stays on the board
+        assert "RuntimeError" in case_row.last_error
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case_row.id)).all()
+    assert actions == ["case.submitted", "case.failed"]
+
+
+def test_unknown_pipeline_fails_the_worker_at_start(settings, tmp_path):
+    wrong = settings.model_copy(update={"pipeline": "no-such-pipeline"})
+    worker = WorkerProcess(wrong, tmp_path)
+    try:
+        worker.start(wait=False)
+        assert worker.process is not None
+        assert worker.process.wait(timeout=60) != 0
+    finally:
+        worker.stop()
+    assert "unknown pipeline 'no-such-pipeline'" in worker.log()
