@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     quantization: str = Field("none", description="none, 8bit or 4bit")
     device: str = "auto"
 
-    # First admin for `medtriage up` / `medtriage db upgrade` on an empty database
+    # First admin, created by `medtriage up` on an empty database
     admin_username: str = "admin"
     admin_password: str = ""
 

@@ -1,0 +1,86 @@
+"""Every route, for every role and for anonymous: who gets in and who is turned away."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.db import Role
+from web.auth import ROUTE_ROLES
+from tests.conftest import case_body
+from tests.support.cases import submit
+
+# endpoint -> roles allowed (None = public). A new route fails this test until it is listed.
+EXPECTED = {
+    "auth.login": None,
+    "auth.logout": None,
+    "health.healthz": None,
+    "static": None,
+    "board.board_page": {"nurse", "clinician", "admin"},
+    "board.api_board": {"nurse", "clinician", "admin"},
+    "intake.new_case": {"nurse", "clinician", "admin"},
+    "intake.api_submit": {"nurse", "clinician", "admin"},
+    "cases.case_page": {"nurse", "clinician", "admin", "auditor"},
+    "cases.api_case": {"nurse", "clinician", "admin", "auditor"},
+    "admin.users": {"admin"},
+    "admin.create_user": {"admin"},
+    "admin.create_token": {"admin"},
+    "admin.revoke_token": {"admin"},
+    "audit_trail.events": {"auditor", "admin"},
+}
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def test_every_route_declares_its_roles(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(EXPECTED)
+    for endpoint, roles in EXPECTED.items():
+        if endpoint == "static":
+            continue
+        declared = ROUTE_ROLES[endpoint]
+        assert (None if declared is None else {r.value for r in declared}) == roles, endpoint
+
+
+def _requests(app, case_url):
+    """One concrete request per rule and method."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = rule.rule.replace("<public_id>", case_url).replace("<int:token_id>", "1")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, path
+
+
+@pytest.mark.parametrize("who", ["anonymous", *[r.value for r in Role]])
+def test_route_access_by_role(app, client, staff, auth, who):
+    case_id = submit(client, staff["nurse"].token, case_body("low"))["id"]
+    for endpoint, method, path in _requests(app, case_id):
+        allowed = EXPECTED[endpoint]
+        for channel in ("session", "token"):
+            c = app.test_client()
+            headers = {}
+            if who != "anonymous" and channel == "session":
+                type(auth)(c).login(staff[who].username)
+            elif who != "anonymous":
+                headers["Authorization"] = f"Bearer {staff[who].token}"
+            # CSRF is checked before roles on forms; send no token so nothing is changed.
+            response = c.open(path, method=method, headers=headers, json={} if "api" in path else None)
+            status = response.status_code
+            what = f"{who} via {channel}: {method} {path} -> {status}"
+            if allowed is None:
+                assert status not in (401, 403), what
+            elif method == "POST" and path.startswith("/api/") and channel == "session":
+                assert status == 401, what  # cookies never authorize API writes
+            elif who == "anonymous":
+                assert status in (401, 302, 400), what
+                if path.startswith("/api/"):
+                    assert status == 401, what
+                elif method == "GET":
+                    assert status == 302 and "/login" in response.headers["Location"], what
+            elif who not in allowed:
+                if method == "POST" and not path.startswith("/api/"):
+                    assert status in (400, 403), what  # the CSRF check answers first
+                else:
+                    assert status == 403, what
+            else:
+                assert status not in (401, 403), what
