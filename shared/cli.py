@@ -254,3 +254,7 @@ def worker() -> None:
     """Run one Celery worker (concurrency 1) that loads the pipeline once per process."""
     argv = worker_argv(get_settings())
     os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,7 +33,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Each backend migrated once per session with the real Alembic scripts."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'medtriage.db'}"
@@ -62,8 +64,10 @@ def reset_tables(engine: Engine) -> None:
             conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
         else:
             for name in names:
-                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
-        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+                conn.execute(text(f"DELETE FROM {name}"))
+        conn.execute(
+            text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64}
+        )
 
 
 @pytest.fixture
@@ -162,16 +166,40 @@ def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
 def case_body(risk: str = "low", **overrides: Any) -> dict[str, Any]:
     """A valid CaseIn whose structured vitals give the asked-for provisional risk."""
     vitals = {
-        "low": {"respiratory_rate": 16, "spo2": 98, "on_oxygen": False, "systolic_bp": 124,
-                "heart_rate": 72, "consciousness": "A", "temperature_c": 36.8},
-        "medium": {"respiratory_rate": 22, "spo2": 95, "on_oxygen": False, "systolic_bp": 105,
-                   "heart_rate": 95, "consciousness": "A", "temperature_c": 38.4},
-        "high": {"respiratory_rate": 28, "spo2": 89, "on_oxygen": True, "systolic_bp": 88,
-                 "heart_rate": 132, "consciousness": "V", "temperature_c": 39.4},
+        "low": {
+            "respiratory_rate": 16,
+            "spo2": 98,
+            "on_oxygen": False,
+            "systolic_bp": 124,
+            "heart_rate": 72,
+            "consciousness": "A",
+            "temperature_c": 36.8,
+        },
+        "medium": {
+            "respiratory_rate": 22,
+            "spo2": 95,
+            "on_oxygen": False,
+            "systolic_bp": 105,
+            "heart_rate": 95,
+            "consciousness": "A",
+            "temperature_c": 38.4,
+        },
+        "high": {
+            "respiratory_rate": 28,
+            "spo2": 89,
+            "on_oxygen": True,
+            "systolic_bp": 88,
+            "heart_rate": 132,
+            "consciousness": "V",
+            "temperature_c": 39.4,
+        },
     }[risk]
     body: dict[str, Any] = {
-        "age_years": 54, "sex": "female", "chief_complaint": f"{risk} test complaint",
-        "note": "Presents with symptoms.", "vitals": vitals,
+        "age_years": 54,
+        "sex": "female",
+        "chief_complaint": f"{risk} test complaint",
+        "note": "Presents with symptoms.",
+        "vitals": vitals,
     }
     body.update(overrides)
     return body

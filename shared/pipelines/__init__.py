@@ -37,4 +37,11 @@ def make_pipeline(name: str) -> Pipeline:
     return pipeline_factory(name)()
 
 
-__all__ = ["REGISTRY", "SAFETY_DISCLAIMER", "Pipeline", "UnknownPipelineError", "make_pipeline", "pipeline_factory"]
+__all__ = [
+    "REGISTRY",
+    "SAFETY_DISCLAIMER",
+    "Pipeline",
+    "UnknownPipelineError",
+    "make_pipeline",
+    "pipeline_factory",
+]

@@ -26,7 +26,8 @@ def test_board_orders_by_risk_then_waiting_time(client, staff, sessions):
     high = submit(client, token, case_body("high"))["id"]
     with sessions.begin() as session:  # the first Low has waited three hours
         session.execute(
-            update(Case).where(Case.public_id == old_low)
+            update(Case)
+            .where(Case.public_id == old_low)
             .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
         )
     body = board(client, token).get_json()

@@ -26,7 +26,9 @@ def cli_env(settings, monkeypatch):
 
 def test_users_and_tokens_create(cli_env, sessions):
     runner = CliRunner()
-    made = runner.invoke(main, ["users", "create", "Nurse.A", "--role", "nurse", "--password", "long-enough-pw"])
+    made = runner.invoke(
+        main, ["users", "create", "Nurse.A", "--role", "nurse", "--password", "long-enough-pw"]
+    )
     assert made.exit_code == 0, made.output
     token = runner.invoke(main, ["tokens", "create", "nurse.a"])
     assert token.exit_code == 0 and token.output.startswith("mt_")
@@ -35,9 +37,13 @@ def test_users_and_tokens_create(cli_env, sessions):
         assert user is not None and user.username == "nurse.a" and user.role.value == "nurse"
         stored = session.scalar(select(User.password_hash).where(User.username == "nurse.a"))
     assert stored.startswith("$argon2id$")
-    again = runner.invoke(main, ["users", "create", "nurse.a", "--role", "nurse", "--password", "long-enough-pw"])
+    again = runner.invoke(
+        main, ["users", "create", "nurse.a", "--role", "nurse", "--password", "long-enough-pw"]
+    )
     assert again.exit_code != 0 and "already exists" in again.output
-    short = runner.invoke(main, ["users", "create", "nurse.b", "--role", "nurse", "--password", "short"])
+    short = runner.invoke(
+        main, ["users", "create", "nurse.b", "--role", "nurse", "--password", "short"]
+    )
     assert short.exit_code != 0 and "at least 10 characters" in short.output
 
 
@@ -49,7 +55,10 @@ def test_up_without_redis_says_how_to_get_it(cli_env, monkeypatch, tmp_path, ses
     monkeypatch.setenv("MEDTRIAGE_ADMIN_PASSWORD", "first-admin-pw")
     result = CliRunner().invoke(main, ["up"])
     assert result.exit_code == 1
-    assert "Redis is not reachable" in result.output and "apt-get install redis-server" in result.output
+    assert (
+        "Redis is not reachable" in result.output
+        and "apt-get install redis-server" in result.output
+    )
     # The database was still migrated and the first admin created, so a retry just works.
     with sessions() as session:
         admin = session.scalar(select(User).where(User.username == "admin"))

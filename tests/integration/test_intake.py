@@ -50,7 +50,9 @@ def test_case_row_risk_and_audit_event_written_together(client, staff, sessions)
         (case_body(unknown_field=1), 422, "unknown_field"),
     ],
 )
-def test_invalid_case_is_rejected_with_field_and_nothing_saved(client, staff, sessions, payload, status, field):
+def test_invalid_case_is_rejected_with_field_and_nothing_saved(
+    client, staff, sessions, payload, status, field
+):
     response = post(client, staff["nurse"].token, json=payload)
     assert response.status_code == status
     assert field in [f["field"] for f in response.get_json()["fields"]]
@@ -60,12 +62,18 @@ def test_invalid_case_is_rejected_with_field_and_nothing_saved(client, staff, se
 def test_malformed_bodies_get_clear_errors(client, staff, sessions):
     token = staff["nurse"].token
     assert post(client, token, data="age=3").status_code == 415
-    junk = post(client, token, data=b"\xff\xfe\x00junk", headers={"Content-Type": "application/json"})
+    junk = post(
+        client, token, data=b"\xff\xfe\x00junk", headers={"Content-Type": "application/json"}
+    )
     assert junk.status_code == 400 and "JSON" in junk.get_json()["error"]
     array = post(client, token, json=[1, 2])
     assert array.status_code == 400
-    huge = post(client, token, data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
-                headers={"Content-Type": "application/json"})
+    huge = post(
+        client,
+        token,
+        data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert huge.status_code == 413
     bad_key = post(client, token, json=case_body(), headers={"Idempotency-Key": "k" * 300})
     assert bad_key.status_code == 400
@@ -87,7 +95,9 @@ def test_concurrent_double_submit_is_one_case(app, staff, sessions):
     answers = []
 
     def send():
-        answers.append(post(app.test_client(), token, json=case_body(), headers={"Idempotency-Key": "race"}))
+        answers.append(
+            post(app.test_client(), token, json=case_body(), headers={"Idempotency-Key": "race"})
+        )
 
     threads = [threading.Thread(target=send) for _ in range(6)]
     for t in threads:
@@ -105,10 +115,18 @@ def test_form_submit_twice_is_one_case_and_html_is_escaped(client, staff, auth, 
     data = {
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
         "form_token": re.search(r'name="form_token" value="([^"]+)"', page).group(1),
-        "age_years": "71", "sex": "male", "chief_complaint": "<script>alert(1)</script>",
-        "note": "<img src=x onerror=alert(2)>", "respiratory_rate": "26", "spo2": "90",
-        "on_oxygen": "air", "systolic_bp": "100", "heart_rate": "120", "consciousness": "A",
-        "temperature": "101.3", "temperature_unit": "F",
+        "age_years": "71",
+        "sex": "male",
+        "chief_complaint": "<script>alert(1)</script>",
+        "note": "<img src=x onerror=alert(2)>",
+        "respiratory_rate": "26",
+        "spo2": "90",
+        "on_oxygen": "air",
+        "systolic_bp": "100",
+        "heart_rate": "120",
+        "consciousness": "A",
+        "temperature": "101.3",
+        "temperature_unit": "F",
     }
     first = client.post("/cases/new", data=data, follow_redirects=True)
     assert "provisional risk HIGH" in first.get_data(as_text=True)
@@ -127,7 +145,10 @@ def test_form_errors_are_shown_next_to_fields(client, staff, auth, sessions):
     page = client.get("/cases/new").get_data(as_text=True)
     data = {
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
-        "form_token": "t1", "age_years": "abc", "chief_complaint": "", "heart_rate": "12000",
+        "form_token": "t1",
+        "age_years": "abc",
+        "chief_complaint": "",
+        "heart_rate": "12000",
         "temperature": "warm",
     }
     response = client.post("/cases/new", data=data)
@@ -141,7 +162,9 @@ def test_form_errors_are_shown_next_to_fields(client, staff, auth, sessions):
 
 def test_form_without_csrf_token_is_refused(client, staff, auth, sessions):
     auth.login(staff["nurse"].username)
-    response = client.post("/cases/new", data={"form_token": "x", "age_years": "30", "chief_complaint": "c"})
+    response = client.post(
+        "/cases/new", data={"form_token": "x", "age_years": "30", "chief_complaint": "c"}
+    )
     assert response.status_code == 400
     assert case_count(sessions) == 0
 

@@ -58,7 +58,9 @@ def test_analyzed_case_shows_result_with_model_metadata(client, staff, sessions,
     worker.start()
     case = submit(client, staff["nurse"].token, case_body("high"))
     wait_analyzed(sessions, [case["id"]])
-    body = client.get(case["url"], headers={"Authorization": f"Bearer {staff['clinician'].token}"}).get_json()
+    body = client.get(
+        case["url"], headers={"Authorization": f"Bearer {staff['clinician'].token}"}
+    ).get_json()
     assert body["status"] == "analyzed"
     assert body["risk_level"] == "high"
     result = body["result"]

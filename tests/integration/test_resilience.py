@@ -54,8 +54,13 @@ def test_redis_down_at_intake_case_saved_then_completed(
     assert results_per_case(sessions) == {body["id"]: 1}
 
 
-def test_redis_flushed_with_cases_queued_all_complete(client, staff, sessions, redis_server, worker):
-    ids = [submit(client, staff["nurse"].token, case_body(r))["id"] for r in ("low", "high", "medium") * 3]
+def test_redis_flushed_with_cases_queued_all_complete(
+    client, staff, sessions, redis_server, worker
+):
+    ids = [
+        submit(client, staff["nurse"].token, case_body(r))["id"]
+        for r in ("low", "high", "medium") * 3
+    ]
     redis_server.client().flushall()
     worker.start()
     wait_analyzed(sessions, ids, timeout=90)
@@ -69,8 +74,13 @@ def test_form_submit_with_redis_down_tells_the_nurse(client, staff, auth, redis_
     form_token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
     response = client.post(
         "/cases/new",
-        data={"csrf_token": CSRF_RE.search(page).group(1), "form_token": form_token,
-              "age_years": "40", "chief_complaint": "cough", "respiratory_rate": "18"},
+        data={
+            "csrf_token": CSRF_RE.search(page).group(1),
+            "form_token": form_token,
+            "age_years": "40",
+            "chief_complaint": "cough",
+            "respiratory_rate": "18",
+        },
         follow_redirects=True,
     )
     assert response.status_code == 200
@@ -107,7 +117,9 @@ def test_broken_pipeline_marks_case_failed_and_audits(client, staff, sessions, s
         case_row = session.scalar(select(Case).where(Case.public_id == case["id"]))
         assert case_row.risk_level.value == "high"  # the provisional floor stays on the board
         assert "RuntimeError" in case_row.last_error
-        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case_row.id)).all()
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.case_id == case_row.id)
+        ).all()
     assert actions == ["case.submitted", "case.failed"]
 
 

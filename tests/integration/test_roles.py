@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from shared.db import Role
-from web.auth import ROUTE_ROLES
 from tests.conftest import case_body
 from tests.support.cases import submit
+from web.auth import ROUTE_ROLES
 
 # endpoint -> roles allowed (None = public). A new route fails this test until it is listed.
 EXPECTED = {
@@ -64,7 +64,9 @@ def test_route_access_by_role(app, client, staff, auth, who):
             elif who != "anonymous":
                 headers["Authorization"] = f"Bearer {staff[who].token}"
             # CSRF is checked before roles on forms; send no token so nothing is changed.
-            response = c.open(path, method=method, headers=headers, json={} if "api" in path else None)
+            response = c.open(
+                path, method=method, headers=headers, json={} if "api" in path else None
+            )
             status = response.status_code
             what = f"{who} via {channel}: {method} {path} -> {status}"
             if allowed is None:

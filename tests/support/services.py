@@ -64,8 +64,19 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
         )
         wait_for(self.alive, 10, "redis-server")
@@ -125,16 +136,38 @@ class WorkerProcess:
         self.starts += 1
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app:celery_app", "worker",
-             "--pool", "prefork", "--concurrency", "1", "-Q", self.settings.queue_name,
-             "--loglevel", "INFO", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
-             "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.app:celery_app",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "-Q",
+                self.settings.queue_name,
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"test-{uuid.uuid4().hex[:6]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         if wait:
-            wait_for(lambda: b" ready." in self.log_path.read_bytes() or self._died(), 60,
-                     "the worker to be ready")
+            wait_for(
+                lambda: b" ready." in self.log_path.read_bytes() or self._died(),
+                60,
+                "the worker to be ready",
+            )
             if self._died():
                 raise RuntimeError("worker died:\n" + self.log_path.read_text()[-3000:])
 
@@ -158,4 +191,6 @@ class WorkerProcess:
         self.process = None
 
     def log(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("worker-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.logdir.glob("worker-*.log"))
+        )

@@ -14,10 +14,14 @@ def test_web_never_imports_worker_or_torch():
         "bad = [m for m in sys.modules if m == 'worker' or m.startswith(('worker.', 'torch', 'transformers'))]\n"
         "print(','.join(bad))"
     )
-    env = {"MEDTRIAGE_INSTANCE_PATH": str(ROOT / ".pytest_cache" / "import-check"),
-           "MEDTRIAGE_SECRET_KEY": "x", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True)
+    env = {
+        "MEDTRIAGE_INSTANCE_PATH": str(ROOT / ".pytest_cache" / "import-check"),
+        "MEDTRIAGE_SECRET_KEY": "x",
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""
 
 
@@ -28,6 +32,7 @@ def test_shared_never_imports_flask_or_worker():
         "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'worker', 'web', 'torch')]\n"
         "print(','.join(bad))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""
