@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import os
+import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_INSTANCE = Path.cwd() / "instance"
@@ -51,6 +53,18 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: str = ""
 
+    @model_validator(mode="after")
+    def _limits_are_consistent(self) -> Settings:
+        # Redis redelivers an unacknowledged task after the visibility timeout: if that came
+        # before the hard time limit, a slow case would run twice at once.
+        if not self.task_soft_time_limit_s < self.task_time_limit_s < self.visibility_timeout_s:
+            raise ValueError(
+                "need task_soft_time_limit_s < task_time_limit_s < visibility_timeout_s"
+            )
+        if self.quantization not in ("none", "8bit", "4bit"):
+            raise ValueError("quantization must be none, 8bit or 4bit")
+        return self
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
@@ -68,13 +82,16 @@ class Settings(BaseSettings):
         """The configured key, or one generated once and kept in the instance folder."""
         if self.secret_key:
             return self.secret_key
-        import secrets
-
         path = self.instance_path / "secret_key"
-        if not path.exists():
-            self.instance_path.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: when several web workers start at once, exactly one writes the key.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
         return path.read_text().strip()
 
 
