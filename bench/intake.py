@@ -501,8 +501,8 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def on_sigterm(_signum: int, _frame: object) -> None:
-    """Turn SIGTERM into KeyboardInterrupt so the same cleanup runs."""
+def on_signal(_signum: int, _frame: object) -> None:
+    """Turn SIGINT/SIGTERM into KeyboardInterrupt so the same cleanup runs."""
     raise KeyboardInterrupt
 
 
@@ -585,7 +585,8 @@ def run_benchmark(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
 def main() -> int:
     """Entry point: always clean up, print the JSON verdict last."""
     args = parse_args()
-    signal.signal(signal.SIGTERM, on_sigterm)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     stack = Stack(args.db_name)
     try:
         verdict = run_benchmark(args, stack)
