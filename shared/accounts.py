@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -96,13 +99,62 @@ def create_token(session: Session, user: User, name: str, actor: str = "system")
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
-    )
-    if row is None or not row.user.active:
-        return None
-    return row.user
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: what every permission check and audit event needs, nothing more."""
+
+    id: int
+    username: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(user.id, user.username, user.role)
+
+
+def user_for_token(session: Session, token: str) -> Principal | None:
+    """The active user behind a token that is not revoked; one query."""
+    row = session.execute(
+        select(User.id, User.username, User.role)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _digest(token),
+            ApiToken.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    ).one_or_none()
+    return None if row is None else Principal(*row)
+
+
+class TokenCache:
+    """Token digest -> Principal for a few seconds, so an integration's steady stream of
+    requests does not pay a database look-up each. A revocation applies at once in the
+    process that revoked it and within `ttl_s` in the others."""
+
+    def __init__(self, ttl_s: float = 5.0, max_entries: int = 1024) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, session: Session, token: str) -> Principal | None:
+        key = _digest(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        principal = user_for_token(session, token)
+        if principal is not None:
+            with self._lock:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[key] = (now + self.ttl_s, principal)
+        return principal
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def revoke_token(session: Session, token_id: int, actor: str) -> None:

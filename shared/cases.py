@@ -12,32 +12,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import audit
+from shared.accounts import Principal
 from shared.clinical import assess
-from shared.db.models import Case, CaseStatus, Result, User, utcnow
+from shared.db.models import Case, CaseStatus, Result, utcnow
 from shared.schemas import CaseIn
 
 OPEN_STATUSES = (CaseStatus.QUEUED, CaseStatus.RUNNING, CaseStatus.ANALYZED, CaseStatus.FAILED)
 
 
-def find_by_idempotency_key(session: Session, user: User, key: str) -> Case | None:
+def find_by_idempotency_key(session: Session, user: Principal, key: str) -> Case | None:
     return session.scalar(
         select(Case).where(Case.submitted_by_id == user.id, Case.idempotency_key == key)
     )
 
 
 def create_case(
-    session: Session, user: User, case_in: CaseIn, idempotency_key: str | None = None
+    session: Session, user: Principal, case_in: CaseIn, idempotency_key: str | None = None
 ) -> tuple[Case, bool]:
     """Write the case, its provisional risk and its audit event; commit once.
 
     Returns (case, created). A repeated idempotency key returns the first case, also when
     two submits race: the unique constraint decides and the loser reads the winner's row.
+    (No look-up first: the common case, a new key, costs one round trip less.)
     """
-    if idempotency_key:
-        existing = find_by_idempotency_key(session, user, idempotency_key)
-        if existing is not None:
-            session.rollback()
-            return existing, False
     assessment = assess(case_in)
     case = Case(
         public_id=str(uuid.uuid4()),

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from shared.accounts import TokenCache
 from shared.config import Settings, get_settings
 from shared.db import make_engine, make_session_factory
 from shared.queue import Dispatcher
@@ -36,10 +37,14 @@ def create_app(
     if test_config:
         app.config.update(test_config)
 
-    engine = make_engine(settings.sqlalchemy_url)
+    # One connection per serving thread, so no request waits for the pool.
+    engine = make_engine(
+        settings.sqlalchemy_url, pool_size=settings.web_threads, max_overflow=settings.web_threads
+    )
     app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = make_session_factory(engine)
     app.extensions["dispatcher"] = Dispatcher.from_settings(settings)
+    app.extensions["token_cache"] = TokenCache()
     csrf.init_app(app)
 
     from web import admin, audit_trail, auth, board, cases, db, errors, health, intake

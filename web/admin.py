@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from shared import accounts
@@ -76,5 +76,6 @@ def revoke_token(token_id: int) -> Any:
     assert actor is not None
     accounts.revoke_token(db, token_id, actor.username)
     db.commit()
+    current_app.extensions["token_cache"].clear()
     flash("Token revoked.")
     return redirect(url_for("admin.users"))

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
-from shared.audit import verify_chain
+from shared.audit import seal, verify_chain
 from shared.db import AuditEvent, Role
 from web.auth import requires
 from web.db import get_db
@@ -19,5 +19,6 @@ bp = Blueprint("audit_trail", __name__, url_prefix="/audit")
 @requires(Role.AUDITOR, Role.ADMIN)
 def events() -> Any:
     db = get_db()
-    recent = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(200)).all()
+    seal(db)  # link anything still pending before the auditor reads the verdict
+    recent = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
     return render_template("audit.html", events=recent, chain=verify_chain(db))

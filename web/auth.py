@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     flash,
     g,
     redirect,
@@ -20,6 +21,7 @@ from flask import (
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from shared import accounts, audit
+from shared.accounts import Principal
 from shared.db import Role, User
 from web.db import get_db
 
@@ -68,15 +70,14 @@ def bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_user() -> User | None:
+def current_user() -> Principal | None:
     if "user" in g:
-        user: User | None = g.user
+        user: Principal | None = g.user
         return user
     user = None
     token = bearer_token()
     if token is not None:
-        user = accounts.user_for_token(get_db(), token)
-        g.via_token = user is not None
+        user = current_app.extensions["token_cache"].lookup(get_db(), token)
     elif "uid" in session:
         # Session cookies only authenticate pages and read-only API calls; a state change
         # over the API needs a token, so a forged cross-site request has nothing to ride on.
@@ -84,7 +85,7 @@ def current_user() -> User | None:
             user = None
         else:
             found = get_db().get(User, session["uid"])
-            user = found if found is not None and found.active else None
+            user = Principal.of(found) if found is not None and found.active else None
     g.user = user
     return user
 

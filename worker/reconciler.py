@@ -1,4 +1,5 @@
 """Re-sends cases the queue lost: queued with no dispatch marker, or running with no lease.
+Each pass also seals pending audit events into the hash chain.
 
 Runs as a thread in each worker's main process. A short Redis lock makes one pass at a time
 across all workers; a second pass would only send harmless duplicates anyway.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared import audit
 from shared.config import Settings
 from shared.db import Case, CaseStatus, make_engine, make_session_factory, utcnow
 from shared.queue import QUEUE_ERRORS, Dispatcher
@@ -27,6 +29,7 @@ LOCK_KEY = "medtriage:reconciler-lock"
 class Pass:
     resent_queued: int = 0
     resent_running: int = 0
+    sealed: int = 0
     skipped: bool = False
 
 
@@ -69,6 +72,7 @@ class Reconciler:
             for case in running:
                 if not self.dispatcher.has_lease(case.id) and self._resend(session, case):
                     done.resent_running += 1
+            done.sealed = audit.seal(session)
         if done.resent_queued or done.resent_running:
             log.info(
                 "reconciler re-sent %s queued and %s running cases",

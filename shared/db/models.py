@@ -181,23 +181,24 @@ class Result(Base):
 
 
 class AuditEvent(Base):
-    """Append-only; each event hashes its predecessor, so an edit breaks the chain."""
+    """Append-only. Written without a lock; the sealer later links each event to its
+    predecessor (seq, prev_hash, hash), so any later edit or deletion breaks the chain."""
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(unique=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):
-    """One row: the chain's tip. Updating it first serializes appends on both databases."""
+    """One row: the chain's tip. Updating it first serializes sealers on both databases."""
 
     __tablename__ = "audit_head"
 

@@ -23,8 +23,18 @@ def test_concurrent_appends_keep_one_chain(sessions):
     for t in threads:
         t.join()
     with sessions() as session:
+        assert audit.verify_chain(session).unsealed == 40
+        # Two sealers at once (two workers' reconcilers) still make one chain.
+    sealers = [threading.Thread(target=lambda: audit.seal(sessions(), limit=7)) for _ in range(3)]
+    for t in sealers:
+        t.start()
+    for t in sealers:
+        t.join()
+    with sessions() as session:
+        while audit.seal(session):
+            pass
         check = audit.verify_chain(session)
-    assert check.ok and check.events == 40
+    assert check.ok and check.events == 40 and check.unsealed == 0
 
 
 def test_tampering_is_detected_and_shown_to_the_auditor(sessions, client, staff, auth):
@@ -47,7 +57,23 @@ def test_deleting_an_event_breaks_the_chain(sessions):
     with sessions.begin() as session:
         for i in range(3):
             audit.record(session, actor="a", action="x", detail={"i": i})
+    with sessions() as session:
+        assert audit.seal(session) == 3
     with sessions.begin() as session:
         session.query(AuditEvent).filter(AuditEvent.seq == 2).delete()
     with sessions() as session:
-        assert audit.verify_chain(session).first_bad_seq == 3
+        assert audit.verify_chain(session).first_bad_seq == 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_deleting_the_newest_events_breaks_the_chain(sessions):
+    with sessions.begin() as session:
+        for i in range(3):
+            audit.record(session, actor="a", action="x", detail={"i": i})
+    with sessions() as session:
+        audit.seal(session)
+    with sessions.begin() as session:
+        session.query(AuditEvent).filter(AuditEvent.seq == 3).delete()
+    with sessions() as session:
+        check = audit.verify_chain(session)
+    assert not check.ok and check.first_bad_seq == 3
