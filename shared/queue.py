@@ -1,9 +1,10 @@
 """Talking to the queue: task names, priorities, Celery settings, dispatch markers and leases.
 
-The web sends tasks by name with this module and never imports the worker. Messages carry
-the case id only. Redis also holds two small keys per case so the reconciler can tell a live
-task from a lost one: a dispatch marker (set after a successful send, cleared when the case
-is done) and a lease (held by the worker while it runs the case, refreshed by a heartbeat).
+The web sends tasks by name with this module (see shared.messages) and never imports the
+worker. Messages carry the case id only. Redis also holds two small keys per case so the
+reconciler can tell a live task from a lost one: a dispatch marker (set atomically with the
+message, cleared when the case is done) and a lease (held by the worker while it runs the
+case, refreshed by a heartbeat).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from shared.config import Settings
+from shared.messages import list_key, task_message
 from shared.schemas import RiskLevel
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,7 @@ def make_celery(settings: Settings, name: str = "medtriage") -> Celery:
 class Dispatcher:
     """Sends analysis tasks and keeps the per-case marker and lease keys in Redis."""
 
-    def __init__(self, celery: Celery, redis_client: redis.Redis, settings: Settings) -> None:
-        self.celery = celery
+    def __init__(self, redis_client: redis.Redis, settings: Settings) -> None:
         self.redis = redis_client
         self.settings = settings
         self._release = self.redis.register_script(_RELEASE_IF_OWNER)
@@ -95,29 +96,23 @@ class Dispatcher:
         client = redis.Redis.from_url(
             settings.redis_url, socket_connect_timeout=3, socket_timeout=5
         )
-        return cls(make_celery(settings), client, settings)
+        return cls(client, settings)
 
     def send(self, case_id: int, risk: RiskLevel) -> bool:
-        """Publish the task, then set the marker. False if Redis is unreachable.
+        """Publish the task and set its dispatch marker atomically; False if Redis is down.
 
-        The marker goes after the send: a send without a marker only risks a duplicate
-        (harmless, results are idempotent); a marker without a send would hide a lost case.
+        MULTI/EXEC: either both land or neither does, so a marker never hides a lost case.
         """
+        priority = PRIORITY[risk]
+        message = task_message(TASK_ANALYZE, [case_id], self.settings.queue_name, priority)
         try:
-            self.celery.send_task(
-                TASK_ANALYZE,
-                args=[case_id],
-                queue=self.settings.queue_name,
-                priority=PRIORITY[risk],
-                retry=False,
-            )
+            with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lpush(list_key(self.settings.queue_name, priority, PRIORITY_STEPS), message)
+                pipe.set(MARKER_KEY.format(case_id=case_id), int(time.time()), ex=MARKER_TTL_S)
+                pipe.execute()
         except QUEUE_ERRORS as exc:
             log.warning("dispatch of case %s failed: %s", case_id, type(exc).__name__)
             return False
-        try:
-            self.redis.set(MARKER_KEY.format(case_id=case_id), int(time.time()), ex=MARKER_TTL_S)
-        except QUEUE_ERRORS:
-            log.warning("dispatch marker for case %s not set", case_id)
         return True
 
     def has_marker(self, case_id: int) -> bool:

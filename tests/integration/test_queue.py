@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import pytest
 from sqlalchemy import select
 
 from shared.db import Case, Result
-from shared.queue import Dispatcher
+from shared.queue import PRIORITY, TASK_ANALYZE, Dispatcher, make_celery
 from shared.schemas import RiskLevel
 from tests.conftest import case_body
 from tests.support.cases import results_per_case, submit, wait_analyzed
@@ -69,3 +73,27 @@ def test_analyzed_case_shows_result_with_model_metadata(client, staff, sessions,
     assert result["assessment"]["news2"]["band"] == "high"
     assert "clinical validation" in result["safety_disclaimer"]
     assert result["library_versions"]["python"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("risk", list(RiskLevel))
+def test_our_message_matches_what_celery_itself_writes(settings, redis_server, risk):
+    """The web publishes without a Celery producer; its envelope must stay Celery's."""
+    r = redis_server.client()
+    make_celery(settings).send_task(
+        TASK_ANALYZE, args=[7], queue=settings.queue_name, priority=PRIORITY[risk], retry=False
+    )
+    (celery_key,) = [k for k in r.keys("*") if r.type(k) == b"list"]
+    theirs = json.loads(r.lpop(celery_key))
+    assert Dispatcher.from_settings(settings).send(7, risk)
+    ours = json.loads(r.lpop(celery_key))  # the same list: same priority step
+
+    assert ours.keys() == theirs.keys()
+    assert ours["headers"].keys() == theirs["headers"].keys()
+    assert ours["properties"].keys() == theirs["properties"].keys()
+    for field in ("content-type", "content-encoding"):
+        assert ours[field] == theirs[field]
+    assert ours["headers"]["task"] == theirs["headers"]["task"]
+    assert ours["properties"]["delivery_info"] == theirs["properties"]["delivery_info"]
+    assert ours["properties"]["priority"] == theirs["properties"]["priority"]
+    assert base64.b64decode(ours["body"]) == base64.b64decode(theirs["body"])
