@@ -25,40 +25,21 @@ REDIS_HELP = (
 
 def worker_argv(settings: Settings) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "worker.app:celery_app",
-        "worker",
-        "--pool",
-        "prefork",
-        "--concurrency",
-        "1",
-        "-Q",
-        settings.queue_name,
-        "--loglevel",
-        "INFO",
-        "-n",
-        "medtriage@%h",
-    ]
+        sys.executable, "-m", "celery", "-A", "worker.app:celery_app", "worker",
+        "--pool", "prefork", "--concurrency", "1", "-Q", settings.queue_name,
+        "--loglevel", "INFO", "-n", "medtriage@%h",
+    ]  # fmt: skip
 
 
 def web_argv(settings: Settings) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"{settings.host}:{settings.port}",
-        "--workers",
-        str(settings.web_workers),
-        "--threads",
-        str(settings.web_threads),
-        "--access-logfile",
-        "-",
-        "web.wsgi:app",
-    ]
+        sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.port}",
+        "--workers", str(settings.web_workers), "--threads", str(settings.web_threads),
+        # A process keeps at most twice its threads in keep-alive connections, so terminals
+        # spread over all processes instead of piling onto the one that accepted first.
+        "--worker-connections", str(2 * settings.web_threads),
+        "--access-logfile", "-", "web.wsgi:app",
+    ]  # fmt: skip
 
 
 @click.group()

@@ -24,8 +24,8 @@ class Settings(BaseSettings):
     secret_key: str = Field("", description="empty = generated once into instance_path")
     host: str = "127.0.0.1"
     port: int = 5000
-    web_workers: int = Field(2, description="gunicorn worker processes")
-    web_threads: int = Field(8, description="threads per gunicorn worker")
+    web_workers: int = Field(4, description="gunicorn worker processes")
+    web_threads: int = Field(4, description="threads per gunicorn worker")
 
     # Queue and worker
     queue_name: str = "triage"
