@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     task_soft_time_limit_s: int = 240
     task_time_limit_s: int = 300
     visibility_timeout_s: int = Field(3600, description="must exceed task_time_limit_s")
+    max_attempts: int = Field(3, description="analysis attempts before a case is failed")
     lease_ttl_s: int = Field(30, description="a running case with no lease this long is re-sent")
     reconcile_interval_s: float = 10.0
     queued_grace_s: float = Field(15.0, description="queued with no dispatch marker this long")

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -60,6 +61,20 @@ def claim(rt: Runtime, case_id: int) -> CaseIn | None:
         )
         if case.status in DONE or done is not None:
             log.info("case %s already analyzed; redelivery ignored", case_id)
+            return None
+        if case.attempts >= rt.settings.max_attempts:
+            # A case that keeps killing its worker (hard time limit, out of memory) stops
+            # here instead of cycling forever; the board keeps its provisional risk.
+            log.warning("case %s: giving up after %s attempts", case_id, case.attempts)
+            case.status = CaseStatus.FAILED
+            case.last_error = f"analysis did not complete in {case.attempts} attempts"
+            audit.record(
+                session,
+                actor=f"worker:{rt.identity['host']}",
+                action="case.failed",
+                case_id=case_id,
+                detail={"error": case.last_error},
+            )
             return None
         case.status = CaseStatus.RUNNING
         case.started_at = utcnow()
@@ -158,8 +173,14 @@ def run_analysis(rt: Runtime, case_id: int) -> str:
                     result = run_pipeline(rt, case_in)
                 except SoftTimeLimitExceeded:
                     result, outcome = None, "analysis exceeded its time limit"
-                except Exception as exc:  # a pipeline error fails this case only
-                    log.exception("case %s: pipeline error", case_id)
+                except Exception as exc:  # noqa: BLE001 - a pipeline error fails this case only
+                    # The class and the frames, never the message: it may quote the note.
+                    log.error(
+                        "case %s: pipeline error %s\n%s",
+                        case_id,
+                        type(exc).__name__,
+                        "".join(traceback.format_tb(exc.__traceback__)),
+                    )
                     result, outcome = None, f"{type(exc).__name__} in the pipeline"
             if result is None:
                 fail(rt, case_id, outcome)

@@ -39,6 +39,8 @@ def _configure_sqlite(engine: Engine) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Build an engine tuned for the dialect in `url`."""
     parsed = make_url(url)
+    # Statement parameters are patient data: keep them out of exception messages and logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -109,10 +109,14 @@ def test_broken_pipeline_marks_case_failed_and_audits(client, staff, sessions, s
     worker = WorkerProcess(broken, tmp_path)
     try:
         worker.start()
-        case = submit(client, staff["nurse"].token, case_body("high"))
+        secret = "Patient says her neighbour Ms Zeta Quill-Hart hit her"
+        case = submit(client, staff["nurse"].token, case_body("high", note=secret))
         wait_for(lambda: statuses(sessions)[case["id"]] == "failed", 30, "the case to fail")
     finally:
         worker.stop()
+    log = worker.log()
+    assert "pipeline error RuntimeError" in log
+    assert "Zeta Quill-Hart" not in log  # ids only: no patient data in logs
     with sessions() as session:
         case_row = session.scalar(select(Case).where(Case.public_id == case["id"]))
         assert case_row.risk_level.value == "high"  # the provisional floor stays on the board
@@ -133,3 +137,24 @@ def test_unknown_pipeline_fails_the_worker_at_start(settings, tmp_path):
     finally:
         worker.stop()
     assert "unknown pipeline 'no-such-pipeline'" in worker.log()
+
+
+def test_case_that_keeps_dying_is_failed_after_max_attempts(client, staff, sessions, settings):
+    from worker.runtime import build_runtime
+    from worker.tasks import run_analysis
+
+    case = submit(client, staff["nurse"].token, case_body("medium"))
+    with sessions.begin() as session:
+        row = session.scalar(select(Case).where(Case.public_id == case["id"]))
+        row.attempts, case_id = settings.max_attempts, row.id
+    runtime = build_runtime(settings)
+    try:
+        assert run_analysis(runtime, case_id) == "skipped"
+    finally:
+        runtime.engine.dispose()
+    with sessions() as session:
+        row = session.scalar(select(Case).where(Case.public_id == case["id"]))
+        assert row.status.value == "failed"
+        assert "did not complete in 3 attempts" in row.last_error
+        assert row.risk_level.value == "medium"
+    assert results_per_case(sessions) == {case["id"]: 0}

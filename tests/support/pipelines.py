@@ -26,4 +26,5 @@ class BrokenPipeline(News2Pipeline):
     name = "broken"
 
     def analyze(self, case: CaseIn) -> TriageResult:
-        raise RuntimeError("model crashed")
+        # Like many real errors, the message quotes the input: it must never reach a log.
+        raise RuntimeError(f"model crashed on note: {case.note}")
