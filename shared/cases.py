@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from shared.accounts import Principal
 from shared.clinical import assess
 from shared.db.models import AuditEvent, Case, CaseStatus, Result, utcnow
-from shared.schemas import CaseIn
+from shared.schemas import CaseIn, RiskLevel
 
 OPEN_STATUSES = (CaseStatus.QUEUED, CaseStatus.RUNNING, CaseStatus.ANALYZED, CaseStatus.FAILED)
 
@@ -186,6 +186,18 @@ def board_version(session: Session) -> tuple[Any, ...]:
         )
     ).one()
     return tuple(row)
+
+
+def board_counts(session: Session) -> dict[str, int]:
+    """Open cases per level, over all of them (the row list is capped)."""
+    counts = {level.value: 0 for level in (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW)}
+    for level, count in session.execute(
+        select(Case.risk_level, func.count(Case.id))
+        .where(Case.status.in_(OPEN_STATUSES))
+        .group_by(Case.risk_level)
+    ):
+        counts[level.value] = count
+    return counts
 
 
 def board_cases(session: Session, limit: int = 500) -> list[Case]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from shared.cases import board_cases, board_row, board_version
+from shared.cases import board_cases, board_counts, board_row, board_version
 from web.auth import STAFF, requires
 from web.db import get_db
 
@@ -41,10 +41,7 @@ def api_board() -> Any:
         response = current_app.response_class(status=304)
     else:
         rows = [board_row(case, targets()) for case in board_cases(db)]
-        counts = {level: 0 for level in ("high", "medium", "low")}
-        for row in rows:
-            counts[row["risk_level"]] += 1
-        response = jsonify(rows=rows, counts=counts, targets=targets())
+        response = jsonify(rows=rows, counts=board_counts(db), targets=targets())
     response.set_etag(etag)
     # Private and always revalidated: the board changes and is for staff only.
     response.headers["Cache-Control"] = "private, no-cache"

@@ -8,10 +8,12 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.db import Case, CaseStatus, Result, utcnow
@@ -48,7 +50,7 @@ def analysis_key(rt: Runtime) -> str:
     return f"{rt.pipeline.name}@{rt.pipeline.version}"
 
 
-def claim(rt: Runtime, case_id: int) -> CaseIn | None:
+def claim(rt: Runtime, case_id: int) -> dict[str, Any] | None:
     """Mark the case running and return its input; None if it is gone or already done."""
     key = analysis_key(rt)
     with rt.sessions.begin() as session:
@@ -66,35 +68,27 @@ def claim(rt: Runtime, case_id: int) -> CaseIn | None:
             # A case that keeps killing its worker (hard time limit, out of memory) stops
             # here instead of cycling forever; the board keeps its provisional risk.
             log.warning("case %s: giving up after %s attempts", case_id, case.attempts)
-            case.status = CaseStatus.FAILED
-            case.last_error = f"analysis did not complete in {case.attempts} attempts"
-            audit.record(
-                session,
-                actor=f"worker:{rt.identity['host']}",
-                action="case.failed",
-                case_id=case_id,
-                detail={"error": case.last_error},
-            )
+            mark_failed(rt, session, case, f"analysis did not complete in {case.attempts} attempts")
             return None
         case.status = CaseStatus.RUNNING
         case.started_at = utcnow()
         case.attempts += 1
-        return CaseIn.model_validate(
-            {
-                "patient_ref": case.patient_ref,
-                "age_years": case.age_years,
-                "sex": case.sex,
-                "pregnant": case.pregnant,
-                "chief_complaint": case.chief_complaint,
-                "note": case.note,
-                "vitals": case.vitals,
-            }
-        )
+        return {
+            "patient_ref": case.patient_ref,
+            "age_years": case.age_years,
+            "sex": case.sex,
+            "pregnant": case.pregnant,
+            "chief_complaint": case.chief_complaint,
+            "note": case.note,
+            "vitals": case.vitals,
+        }
 
 
-def run_pipeline(rt: Runtime, case_in: CaseIn) -> TriageResult:
+def run_pipeline(rt: Runtime, stored: dict[str, Any]) -> TriageResult:
     started = time.perf_counter()
-    result = rt.pipeline.analyze(case_in)
+    # Validated here, under the pipeline's error handling: a stored case that no longer
+    # fits the schema fails cleanly instead of poisoning the queue.
+    result = rt.pipeline.analyze(CaseIn.model_validate(stored))
     result = result.model_copy(update={"worker": dict(rt.identity)})
     result.timings_ms["pipeline_total"] = round((time.perf_counter() - started) * 1000, 3)
     return result
@@ -141,20 +135,23 @@ def store(rt: Runtime, case_id: int, result: TriageResult) -> str:
     return final.value
 
 
+def mark_failed(rt: Runtime, session: Session, case: Case, reason: str) -> None:
+    case.status = CaseStatus.FAILED
+    case.last_error = reason[:500]
+    audit.record(
+        session,
+        actor=f"worker:{rt.identity['host']}",
+        action="case.failed",
+        case_id=case.id,
+        detail={"error": reason[:200]},
+    )
+
+
 def fail(rt: Runtime, case_id: int, reason: str) -> None:
     with rt.sessions.begin() as session:
         case = session.get(Case, case_id)
-        if case is None or case.status in DONE:
-            return
-        case.status = CaseStatus.FAILED
-        case.last_error = reason[:500]
-        audit.record(
-            session,
-            actor=f"worker:{rt.identity['host']}",
-            action="case.failed",
-            case_id=case_id,
-            detail={"error": reason[:200]},
-        )
+        if case is not None and case.status not in DONE:
+            mark_failed(rt, session, case, reason)
 
 
 def run_analysis(rt: Runtime, case_id: int) -> str:
@@ -164,13 +161,13 @@ def run_analysis(rt: Runtime, case_id: int) -> str:
         log.info("case %s is leased by a live execution; duplicate delivery ignored", case_id)
         return "leased"
     try:
-        case_in = claim(rt, case_id)
-        if case_in is None:
+        stored = claim(rt, case_id)
+        if stored is None:
             outcome = "skipped"
         else:
             with heartbeat(rt, case_id, token):
                 try:
-                    result = run_pipeline(rt, case_in)
+                    result = run_pipeline(rt, stored)
                 except SoftTimeLimitExceeded:
                     result, outcome = None, "analysis exceeded its time limit"
                 except Exception as exc:  # noqa: BLE001 - a pipeline error fails this case only

@@ -9,17 +9,8 @@ from pydantic import ValidationError
 
 from shared.clinical import score_news2
 from shared.schemas import Consciousness, NEWS2Result, VitalSigns
+from tests.support.vitals import NORMAL
 
-# Every parameter present and scoring 0, so a test changes one thing and sees only its effect.
-NORMAL: dict[str, Any] = {
-    "respiratory_rate": 16,
-    "spo2": 98,
-    "on_oxygen": False,
-    "systolic_bp": 120,
-    "heart_rate": 70,
-    "consciousness": Consciousness.ALERT,
-    "temperature_c": 37.0,
-}
 ALL_PARAMETERS = [
     "respiratory_rate",
     "spo2",

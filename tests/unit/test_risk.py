@@ -9,16 +9,8 @@ import pytest
 from shared.clinical import assess
 from shared.clinical.risk import danger_zone_limits
 from shared.schemas import Assessment, CaseIn, Consciousness, RiskLevel
+from tests.support.vitals import NORMAL
 
-NORMAL: dict[str, Any] = {
-    "respiratory_rate": 16,
-    "spo2": 98,
-    "on_oxygen": False,
-    "systolic_bp": 120,
-    "heart_rate": 70,
-    "consciousness": Consciousness.ALERT,
-    "temperature_c": 37.0,
-}
 DAYS = 1 / 365.25
 
 
