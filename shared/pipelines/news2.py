@@ -6,6 +6,7 @@ import time
 
 from shared import __version__
 from shared.clinical import assess
+from shared.clinical.news2 import describe
 from shared.pipelines.base import SAFETY_DISCLAIMER, library_versions
 from shared.schemas import Assessment, CaseIn, ModelInfo, TriageResult
 
@@ -19,9 +20,7 @@ def summarize(case: CaseIn, assessment: Assessment) -> str:
     if not news2.applicable:
         parts.append(f"NEWS2 not applicable ({news2.not_applicable_reason})")
     elif news2.total is not None:
-        scored = ", ".join(
-            f"{p.parameter} {p.value} (+{p.score})" for p in news2.parameters if p.score
-        )
+        scored = ", ".join(describe(p) for p in news2.parameters if p.score)
         floor = " at least" if news2.is_floor else ""
         parts.append(
             f"NEWS2{floor} {news2.total} ({news2.band})" + (f": {scored}" if scored else "")
