@@ -1,0 +1,239 @@
+"""The ConText algorithm: is a finding negated, historical, hypothetical, or someone else's?
+
+`assess_context(text, start, end)` works on any target span, not only on the engine's own
+vocabulary. Within the target's sentence, trigger phrases open a scope forward (after the
+trigger) or backward (before it); a scope stops at a termination term ("but", "however",
+"presents with", ...), at a sentence or clause boundary, and for family at a mention of the
+patient. Pseudo-triggers ("no increase", "gram negative", "not ruled out") are matched first
+and hide the real trigger inside them. The nearest trigger whose scope covers the target
+decides each property and is reported with it.
+
+The lexicon below is our own, written for triage notes (abbreviations and common misspellings
+included).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from functools import cache
+
+
+class Category(enum.Enum):
+    NEGATED = "negated"
+    HISTORICAL = "historical"
+    HYPOTHETICAL = "hypothetical"
+    FAMILY = "family"
+
+
+class Kind(enum.Enum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    PSEUDO = "pseudo"
+    TERMINATE = "terminate"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    text: str
+    start: int
+    end: int
+    kind: Kind
+    category: Category | None  # None: terminates every category
+
+
+@dataclass(frozen=True)
+class ContextResult:
+    """Each property with the trigger phrase that decided it (None when not triggered)."""
+
+    negated: bool
+    historical: bool
+    hypothetical: bool
+    family: bool
+    negated_by: str | None = None
+    historical_by: str | None = None
+    hypothetical_by: str | None = None
+    family_by: str | None = None
+
+
+_RELATIVE = (
+    r"mother|mom|mum|father|dad|sister|brother|siblings?|sons?|daughters?|aunt|uncle|"
+    r"grand(?:mother|father|parents?|ma|pa)|cousin|parents?|wife|husband|spouse|partner"
+)
+_YEAR = r"in\s+(?:19|20)\d\d"
+
+# (phrases, kind, category). Phrases are regular expressions; spaces match any whitespace.
+LEXICON: list[tuple[list[str], Kind, Category | None]] = [
+    (
+        ["no", "not", "nor", "never", "denies", "denied", "deny", "denying", "deneis", "denys",
+         "without", "w/o", "negative for", "neg for", "free of", "absence of", "no evidence of",
+         "no signs? of", "no complaints? of", "no longer", "resolution of", "not have",
+         "fails to reveal", "rules out", "ruled out"],
+        Kind.FORWARD, Category.NEGATED,
+    ),
+    (
+        ["(?:was|were|is|been|has been|have been) ruled out", "ruled out", "(?:is|was|were) absent",
+         "absent", "(?:was|were|is|are) negative", "not (?:seen|present|found|noted)",
+         "denied", "resolved"],
+        Kind.BACKWARD, Category.NEGATED,
+    ),
+    (
+        ["history of", "hx of", "hx\\.? of", "hx", "h/o", "histroy of", "hisotry of",
+         "past (?:medical )?history(?: of)?", "pmhx?", "pshx?", "previous(?:ly)?", "prior",
+         "status post", "s/p", "known", "remote", _YEAR],
+        Kind.FORWARD, Category.HISTORICAL,
+    ),
+    (
+        ["\\d+ (?:years?|yrs?|months?|weeks?) ago", "years ago", "in the past", "as a child",
+         "in childhood", "last year", "previously", _YEAR, "in (?:the )?(?:19|20)\\d0s"],
+        Kind.BACKWARD, Category.HISTORICAL,
+    ),
+    (
+        ["if", "return if", "return for", "call if", "come back if", "should", "in case(?: of)?",
+         "watch for", "monitor for", "look out for", "r/o", "rule out", "to rule out",
+         "risk of", "to prevent", "prevention of", "may develop", "would", "could", "unless",
+         "return precautions for", "precautions for"],
+        Kind.FORWARD, Category.HYPOTHETICAL,
+    ),
+    (["precautions", "(?:returns?|recurs?|worsens?|develops?) (?:again )?later"],
+     Kind.BACKWARD, Category.HYPOTHETICAL),
+    (
+        [_RELATIVE, "family history of", "family hx of", "fhx?(?: of)?", "fam hx of",
+         "family members?", "relatives?"],
+        Kind.FORWARD, Category.FAMILY,
+    ),
+    (
+        [f"in (?:his|her|their|the patient's|pt's) (?:{_RELATIVE})", "runs in the family",
+         "in the family", "in (?:his|her) family"],
+        Kind.BACKWARD, Category.FAMILY,
+    ),
+    (
+        # Hide the trigger inside: these do not negate, or are not about the past.
+        ["no increase", "no significant increase", "no change", "no significant change",
+         "not only", "not necessarily", "not certain (?:if|whether)", "not sure",
+         "not (?:been )?ruled out", "not excluded", "cannot be ruled out", "gram negative",
+         "no further", "not drain", "without difficulty", "not improved", "no improvement",
+         "if any", "whether or not", "prior to arrival", "history and physical", "hx and px",
+         "(?:had|has) not", "no known allergies"],
+        Kind.PSEUDO, None,
+    ),
+    (
+        # A relative who reports, brings or finds the patient is an informant, not the experiencer.
+        [f"(?:{_RELATIVE}) (?:who )?(?:reports?|reported|states?|stated|says|said|notes?|noted|"
+         f"called|brought|found|concerned|at bedside|present)"],
+        Kind.PSEUDO, Category.FAMILY,
+    ),
+    (
+        ["but", "however", "although", "though", "yet", "except(?: for)?", "apart from",
+         "aside from", "which", "whereas", "while"],
+        Kind.TERMINATE, None,
+    ),
+    (
+        ["presents?(?: with)?", "presenting(?: with)?", "presented", "reports?", "reported",
+         "complains? of", "complaining of", "c/o", "admits(?: to)?", "endorses", "positive for",
+         "has", "now"],
+        Kind.TERMINATE, Category.NEGATED,
+    ),
+    (
+        ["now", "today", "tonight", "currently", "this (?:morning|evening|afternoon)",
+         "presents?", "presenting", "since", "new", "again", "recurrent", "current"],
+        Kind.TERMINATE, Category.HISTORICAL,
+    ),
+    (["patient", "pt", "the patient", "client", "himself", "herself"],
+     Kind.TERMINATE, Category.FAMILY),
+]  # fmt: skip
+
+# Sentence and clause boundaries: end punctuation before a capital or digit, ; or a new line.
+_BOUNDARY = re.compile(r"[.!?]+(?=\s+[A-Z0-9\"'(])|[;\n]+|\s[-\u2013]\s|:(?=\s*\n)")
+
+
+@cache
+def _compiled() -> list[tuple[re.Pattern[str], Kind, Category | None]]:
+    out = []
+    for phrases, kind, category in LEXICON:
+        alternation = "|".join(p.replace(" ", r"\s+") for p in phrases)
+        out.append((re.compile(rf"(?<![\w/])(?:{alternation})(?![\w/])", re.I), kind, category))
+    return out
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """Bounds of the sentence or clause holding the target."""
+    left, right = 0, len(text)
+    for match in _BOUNDARY.finditer(text):
+        if match.end() <= start:
+            left = match.end()
+        elif match.start() >= end:
+            right = match.start()
+            break
+    return left, right
+
+
+def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
+    """Every trigger in the sentence; longer phrases win overlaps, pseudo-triggers first."""
+    found = []
+    for pattern, kind, category in _compiled():
+        for match in pattern.finditer(sentence):
+            found.append(
+                Trigger(
+                    match.group(0), offset + match.start(), offset + match.end(), kind, category
+                )
+            )
+    found.sort(key=lambda t: (t.kind != Kind.PSEUDO, -(t.end - t.start), t.start))
+    kept: list[Trigger] = []
+    for trigger in found:
+        # The same phrase may serve several categories ("now" ends both negation and history).
+        if all(
+            trigger.end <= k.start
+            or trigger.start >= k.end
+            or ((k.start, k.end) == (trigger.start, trigger.end) and k.kind != Kind.PSEUDO)
+            for k in kept
+        ):
+            kept.append(trigger)
+    return sorted(kept, key=lambda t: t.start)
+
+
+def _terminates(trigger: Trigger, category: Category) -> bool:
+    return trigger.kind == Kind.TERMINATE and trigger.category in (None, category)
+
+
+def _decide(triggers: list[Trigger], start: int, end: int, category: Category) -> Trigger | None:
+    """The nearest trigger of `category` whose scope reaches the target."""
+    before = [t for t in triggers if t.end <= start]
+    after = [t for t in triggers if t.start >= end]
+    for trigger in reversed(before):  # nearest first, walking away from the target
+        if _terminates(trigger, category):
+            break
+        if trigger.kind == Kind.FORWARD and trigger.category == category:
+            return trigger
+    for trigger in after:
+        if _terminates(trigger, category):
+            break
+        if trigger.kind == Kind.BACKWARD and trigger.category == category:
+            return trigger
+    return None
+
+
+def assess_context(text: str, start: int, end: int) -> ContextResult:
+    """ConText properties of the target `text[start:end]`, with the deciding triggers."""
+    if not 0 <= start <= end <= len(text):
+        raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
+    left, right = _sentence(text, start, end)
+    triggers = [
+        t for t in find_triggers(text[left:right], left) if t.end <= start or t.start >= end
+    ]
+    decided = {c: _decide(triggers, start, end, c) for c in Category}
+    return ContextResult(
+        negated=decided[Category.NEGATED] is not None,
+        historical=decided[Category.HISTORICAL] is not None,
+        hypothetical=decided[Category.HYPOTHETICAL] is not None,
+        family=decided[Category.FAMILY] is not None,
+        negated_by=_text(decided[Category.NEGATED]),
+        historical_by=_text(decided[Category.HISTORICAL]),
+        hypothetical_by=_text(decided[Category.HYPOTHETICAL]),
+        family_by=_text(decided[Category.FAMILY]),
+    )
+
+
+def _text(trigger: Trigger | None) -> str | None:
+    return None if trigger is None else trigger.text
