@@ -61,45 +61,64 @@ _RELATIVE = (
     r"mother|mom|mum|father|dad|sister|brother|siblings?|sons?|daughters?|aunt|uncle|"
     r"grand(?:mother|father|parents?|ma|pa)|cousin|parents?|wife|husband|spouse|partner"
 )
+# People other than the patient who may have had the finding.
+_OTHERS = (
+    r"roommates?|co-?workers?|classmates?|friends?|neighbou?rs?|sick contacts?|contacts?|"
+    r"no one else|someone else|others? at home|household members?"
+)
 _YEAR = r"in\s+(?:19|20)\d\d"
+_MONTH = (
+    r"in (?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)"
+)
+_CHILDHOOD = r"as an? (?:child|kid|toddler|baby|infant|teen(?:ager)?)|in childhood"
+_INFORMANT_VERBS = (
+    r"reports?|reported|states?|stated|says|said|notes?|noted|called|brought|found|"
+    r"concerned|told|advised|instructed|educated|asked|requests?"
+)
 
 # (phrases, kind, category). Phrases are regular expressions; spaces match any whitespace.
 LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     (
-        ["no", "not", "nor", "never", "denies", "denied", "deny", "denying", "deneis", "denys",
-         "without", "w/o", "negative for", "neg for", "free of", "absence of", "no evidence of",
-         "no signs? of", "no complaints? of", "no longer", "resolution of", "not have",
-         "fails to reveal", "rules out", "ruled out"],
+        ["no", "not", "nor", "never", "denies", "denied", "deny", "denying", "deneis", "dneies",
+         "denys", "without", "w/o", "w/out", "negative for", "negitive for", "neg for", "free of",
+         "absence of", "no evidence of", "no signs? of", "no complaints? of", "no longer",
+         "resolution of", "fails to reveal", "rules out", "ruled out", "no one else"],
         Kind.FORWARD, Category.NEGATED,
     ),
     (
         ["(?:was|were|is|been|has been|have been) ruled out", "ruled out", "(?:is|was|were) absent",
-         "absent", "(?:was|were|is|are) negative", "not (?:seen|present|found|noted)",
-         "denied", "resolved"],
+         "absent", "(?:was|were|is|are) negative", "not (?:seen|present|found|noted)", "denied"],
         Kind.BACKWARD, Category.NEGATED,
     ),
     (
-        ["history of", "hx of", "hx\\.? of", "hx", "h/o", "histroy of", "hisotry of",
+        ["history of", "hx of", "hx\\.? of", "hx", "h/o", "h/0", "histroy of", "hisotry of",
          "past (?:medical )?history(?: of)?", "pmhx?", "pshx?", "previous(?:ly)?", "prior",
-         "status post", "s/p", "known", "remote", _YEAR],
+         "status post", "s/p", "known", "remote", _YEAR, "last (?:year|month|week|winter|summer)",
+         "(?:admitted|hospitali[sz]ed|treated|seen)(?: \\w+){0,3} for", "ever (?:had|having|been)",
+         _CHILDHOOD],
         Kind.FORWARD, Category.HISTORICAL,
     ),
     (
-        ["\\d+ (?:years?|yrs?|months?|weeks?) ago", "years ago", "in the past", "as a child",
-         "in childhood", "last year", "previously", _YEAR, "in (?:the )?(?:19|20)\\d0s"],
+        ["\\d+ (?:years?|yrs?|months?|weeks?) ago", "years ago", "in the past", _CHILDHOOD,
+         "last (?:year|month|winter|summer)", "previously", _YEAR, "in (?:the )?(?:19|20)\\d0s",
+         _MONTH, "before", "\\((?:19|20)\\d\\d\\)"],
         Kind.BACKWARD, Category.HISTORICAL,
     ),
     (
-        ["if", "return if", "return for", "call if", "come back if", "should", "in case(?: of)?",
-         "watch for", "monitor for", "look out for", "r/o", "rule out", "to rule out",
-         "risk of", "to prevent", "prevention of", "may develop", "would", "could", "unless",
-         "return precautions for", "precautions for"],
+        ["if", "return if", "return (?:to (?:the )?\\w+ )?for", "call if", "come back (?:if|for)",
+         "should", "in case(?: of)?", "watch for", "monitor for", "look out for", "r/o",
+         "rule out", "to rule out", "risk of", "to prevent", "prevention of", "may develop",
+         "would", "could", "unless", "(?:return )?precautions (?:given )?for",
+         "observe(?: \\S+){0,3} for", "recurrence of",
+         "(?:discussed|reviewed|educated on|teaching on) (?:the )?(?:warning )?"
+         "(?:signs|symptoms) of"],
         Kind.FORWARD, Category.HYPOTHETICAL,
     ),
     (["precautions", "(?:returns?|recurs?|worsens?|develops?) (?:again )?later"],
      Kind.BACKWARD, Category.HYPOTHETICAL),
     (
-        [_RELATIVE, "family history of", "family hx of", "fhx?(?: of)?", "fam hx of",
+        [_RELATIVE, _OTHERS, "family history of", "family hx of", "fhx?(?: of)?", "fam hx of",
          "family members?", "relatives?"],
         Kind.FORWARD, Category.FAMILY,
     ),
@@ -110,39 +129,40 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     ),
     (
         # Hide the trigger inside: these do not negate, or are not about the past.
-        ["no increase", "no significant increase", "no change", "no significant change",
-         "not only", "not necessarily", "not certain (?:if|whether)", "not sure",
+        ["no (?:significant |interval )?(?:increase|change)", "not only", "not necessarily",
+         "not (?:certain|sure) (?:if|whether|when|why|how)", "not sure",
          "not (?:been )?ruled out", "not excluded", "cannot be ruled out", "gram negative",
-         "no further", "not drain", "without difficulty", "not improved", "no improvement",
-         "if any", "whether or not", "prior to arrival", "history and physical", "hx and px",
-         "(?:had|has) not", "no known allergies"],
+         "no further", "not drain", "without difficulty", "not (?:improved|relieved)",
+         "no (?:improvement|relief)", "if any", "whether or not", "prior to arrival",
+         "history and physical", "hx and px", "no known allergies"],
         Kind.PSEUDO, None,
     ),
     (
-        # A relative who reports, brings or finds the patient is an informant, not the experiencer.
-        [f"(?:{_RELATIVE}) (?:who )?(?:reports?|reported|states?|stated|says|said|notes?|noted|"
-         f"called|brought|found|concerned|at bedside|present)"],
+        # A relative who reports, brings or is told something is an informant, not the experiencer.
+        [f"(?:{_RELATIVE}) (?:who |were |was )?(?:{_INFORMANT_VERBS})"],
         Kind.PSEUDO, Category.FAMILY,
     ),
     (
         ["but", "however", "although", "though", "yet", "except(?: for)?", "apart from",
-         "aside from", "which", "whereas", "while"],
+         "aside from", "which", "whereas", "while", "presents?(?: with)?",
+         "presenting(?: with)?", "presented", "reports?", "reported", "complains? of",
+         "complaining of", "c/o", "admits(?: to)?", "endorses", "states", "notes", "says"],
         Kind.TERMINATE, None,
     ),
-    (
-        ["presents?(?: with)?", "presenting(?: with)?", "presented", "reports?", "reported",
-         "complains? of", "complaining of", "c/o", "admits(?: to)?", "endorses", "positive for",
-         "has", "now"],
-        Kind.TERMINATE, Category.NEGATED,
-    ),
+    (["positive for", "has", "now"], Kind.TERMINATE, Category.NEGATED),
     (
         ["now", "today", "tonight", "currently", "this (?:morning|evening|afternoon)",
-         "presents?", "presenting", "since", "new", "again", "recurrent", "current"],
+         "since", "new", "again", "recurrent", "current"],
         Kind.TERMINATE, Category.HISTORICAL,
     ),
     (["patient", "pt", "the patient", "client", "himself", "herself"],
      Kind.TERMINATE, Category.FAMILY),
 ]  # fmt: skip
+# Said after the target before the next comma, these put it in the present ("h/o seizures, had
+# a seizure today"), whatever history trigger came before.
+_PRESENT_TIME = re.compile(
+    r"\b(?:today|tonight|now|currently|this (?:morning|evening|afternoon)|since arrival)\b", re.I
+)
 
 # Sentence and clause boundaries: end punctuation before a capital or digit, ; or a new line.
 _BOUNDARY = re.compile(r"[.!?]+(?=\s+[A-Z0-9\"'(])|[;\n]+|\s[-\u2013]\s|:(?=\s*\n)")
@@ -152,8 +172,13 @@ _BOUNDARY = re.compile(r"[.!?]+(?=\s+[A-Z0-9\"'(])|[;\n]+|\s[-\u2013]\s|:(?=\s*\
 def _compiled() -> list[tuple[re.Pattern[str], Kind, Category | None]]:
     out = []
     for phrases, kind, category in LEXICON:
-        alternation = "|".join(p.replace(" ", r"\s+") for p in phrases)
-        out.append((re.compile(rf"(?<![\w/])(?:{alternation})(?![\w/])", re.I), kind, category))
+        # Longest first: an alternation takes the first phrase that matches, not the longest.
+        ordered = sorted(phrases, key=len, reverse=True)
+        alternation = "|".join(p.replace(" ", r"\s+") for p in ordered)
+        pattern = rf"(?<![\w/])(?:{alternation})(?![\w/])"
+        if kind == Kind.TERMINATE and category == Category.NEGATED:
+            pattern += r"|(?<=\s)\+(?=\w)"  # "no SOB, +CP": a plus sign asserts what follows
+        out.append((re.compile(pattern, re.I), kind, category))
     return out
 
 
@@ -223,6 +248,14 @@ def assess_context(text: str, start: int, end: int) -> ContextResult:
         t for t in find_triggers(text[left:right], left) if t.end <= start or t.start >= end
     ]
     decided = {c: _decide(triggers, start, end, c) for c in Category}
+    comma = text.find(",", end, right)
+    if decided[Category.HISTORICAL] and _PRESENT_TIME.search(
+        text, end, right if comma < 0 else comma
+    ):
+        decided[Category.HISTORICAL] = None
+    if decided[Category.FAMILY]:
+        # "historical" is the patient's own past; a relative's past is family history.
+        decided[Category.HISTORICAL] = None
     return ContextResult(
         negated=decided[Category.NEGATED] is not None,
         historical=decided[Category.HISTORICAL] is not None,

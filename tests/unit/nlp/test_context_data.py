@@ -1,0 +1,160 @@
+"""The hand-annotated ConText evaluation set, and the helper that scores a classifier on it.
+
+Pseudo-trigger sentences carry ``"pseudo": true`` (see tests/support/context_eval.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+
+from tests.support.context_eval import (
+    DATA_PATH,
+    PROPERTIES,
+    evaluate,
+    format_report,
+    load_sentences,
+    target_starts,
+)
+
+ALLOWED_KEYS = {"id", "text", "target", "occurrence", "pseudo", "note", *PROPERTIES}
+
+
+@pytest.fixture(scope="module")
+def sentences():
+    return load_sentences()
+
+
+def test_every_line_parses_with_the_expected_fields():
+    lines = DATA_PATH.read_text(encoding="utf-8").splitlines()
+    assert lines, "empty data file"
+    for n, line in enumerate(lines, 1):
+        row = json.loads(line)
+        assert isinstance(row, dict), n
+        assert set(row) <= ALLOWED_KEYS, (n, set(row) - ALLOWED_KEYS)
+        for key in ("id", "text", "target"):
+            assert isinstance(row[key], str) and row[key], (n, key)
+        for prop in PROPERTIES:
+            assert isinstance(row[prop], bool), (n, prop)
+        assert isinstance(row.get("pseudo", False), bool), n
+        assert isinstance(row.get("note", ""), str), n
+
+
+def test_ids_are_unique(sentences):
+    dupes = [i for i, c in Counter(s["id"] for s in sentences).items() if c > 1]
+    assert not dupes
+
+
+def test_targets_resolve(sentences):
+    for s in sentences:
+        assert s["text"][s["start"] : s["end"]] == s["target"], s["id"]
+        n = len(target_starts(s["text"], s["target"]))
+        # An ambiguous target must say which mention it means.
+        assert n == 1 or "occurrence" in s, s["id"]
+
+
+def test_enough_sentences_and_positives(sentences):
+    assert len(sentences) >= 230
+    positives = {p: sum(s[p] for s in sentences) for p in PROPERTIES}
+    assert positives["negated"] >= 40
+    assert positives["historical"] >= 25
+    assert positives["hypothetical"] >= 20
+    assert positives["family"] >= 25
+    assert sum(s.get("pseudo", False) for s in sentences) >= 15
+    # Plenty of plain affirmed findings too, or "always say something" would look good.
+    assert sum(not any(s[p] for p in PROPERTIES) for s in sentences) >= 60
+
+
+def test_load_sentences_rejects_a_missing_target(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    row = {"id": "x1", "text": "No fever.", "target": "Fever"}
+    row |= dict.fromkeys(PROPERTIES, False)
+    bad.write_text(json.dumps(row) + "\n")
+    with pytest.raises(AssertionError):
+        load_sentences(bad)
+
+
+def test_load_sentences_uses_the_occurrence(tmp_path):
+    path = tmp_path / "ok.jsonl"
+    row = {"id": "x1", "text": "hx of seizures, seizure today", "target": "seizure"}
+    row |= dict.fromkeys(PROPERTIES, False) | {"occurrence": 1}
+    path.write_text(json.dumps(row) + "\n")
+    [s] = load_sentences(path)
+    assert (s["start"], s["end"]) == (16, 23)
+
+
+def _toy():
+    def row(negated=False, historical=False, hypothetical=False, family=False):
+        text = "Pt c/o pain."
+        return {
+            "text": text,
+            "target": "pain",
+            "start": 7,
+            "end": 11,
+            "negated": negated,
+            "historical": historical,
+            "hypothetical": hypothetical,
+            "family": family,
+        }
+
+    return [row(negated=True), row(negated=True, historical=True), row(family=True), row()]
+
+
+def test_evaluate_everything_negated():
+    def classify(text, start, end):
+        return SimpleNamespace(negated=True, historical=False, hypothetical=False, family=False)
+
+    scores = evaluate(classify, _toy())
+    neg = scores["negated"]
+    assert (neg["tp"], neg["fp"], neg["fn"], neg["tn"]) == (2, 2, 0, 0)
+    assert neg["precision"] == pytest.approx(0.5)
+    assert neg["recall"] == pytest.approx(1.0)
+    assert neg["f1"] == pytest.approx(2 / 3)
+    hist = scores["historical"]
+    assert (hist["tp"], hist["fp"], hist["fn"], hist["tn"]) == (0, 0, 1, 3)
+    # Zero denominators give 0.0, not an exception.
+    assert hist["precision"] == hist["recall"] == hist["f1"] == 0.0
+    hyp = scores["hypothetical"]
+    assert (hyp["tp"], hyp["fp"], hyp["fn"], hyp["tn"]) == (0, 0, 0, 4)
+    assert hyp["f1"] == 0.0
+    # Only the first row (negated, nothing else) is right on all four.
+    assert scores["overall"]["accuracy"] == pytest.approx(0.25)
+    assert scores["overall"]["correct"] == 1
+    assert scores["overall"]["total"] == 4
+
+
+def test_evaluate_oracle_on_the_real_data(sentences):
+    by_span = {(s["text"], s["start"], s["end"]): s for s in sentences}
+
+    def oracle(text, start, end):
+        s = by_span[(text, start, end)]
+        return SimpleNamespace(**{p: s[p] for p in PROPERTIES})
+
+    scores = evaluate(oracle, sentences)
+    for prop in PROPERTIES:
+        assert scores[prop]["f1"] == pytest.approx(1.0), prop
+        assert scores[prop]["fp"] == scores[prop]["fn"] == 0
+    assert scores["overall"]["accuracy"] == pytest.approx(1.0)
+
+
+def test_evaluate_empty_input():
+    scores = evaluate(lambda *a: None, [])
+    assert scores["overall"]["accuracy"] == 0.0
+    assert scores["negated"]["f1"] == 0.0
+
+
+def test_format_report_is_aligned():
+    def classify(text, start, end):
+        return SimpleNamespace(negated=True, historical=False, hypothetical=False, family=True)
+
+    report = format_report(evaluate(classify, _toy()))
+    lines = report.splitlines()
+    assert lines[0].split() == ["property", "tp", "fp", "fn", "prec", "recall", "f1"]
+    rows = [ln for ln in lines if ln.split()[0] in PROPERTIES]
+    assert [ln.split()[0] for ln in rows] == list(PROPERTIES)
+    assert len({len(ln) for ln in rows}) == 1
+    assert "0.500" in rows[0] and "1.000" in rows[0]
+    assert "(0/4 right)" in report  # family=True is wrong on three rows, negated on one
