@@ -168,18 +168,62 @@ _PRESENT_TIME = re.compile(
 _BOUNDARY = re.compile(r"[.!?]+(?=\s+[A-Z0-9\"'(])|[;\n]+|\s[-\u2013]\s|:(?=\s*\n)")
 
 
+def _wrap(alternation: str, kind: Kind, category: Category | None) -> str:
+    pattern = rf"(?<![\w/])(?:{alternation})(?![\w/])"
+    if kind == Kind.TERMINATE and category == Category.NEGATED:
+        pattern += r"|(?<=\s)\+(?=\w)"  # "no SOB, +CP": a plus sign asserts what follows
+    return pattern
+
+
 @cache
-def _compiled() -> list[tuple[re.Pattern[str], Kind, Category | None]]:
-    out = []
+def _compiled() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], Kind, Category | None]]]:
+    """One scanner over every phrase (one pass per sentence), and one pattern per entry.
+
+    The scanner's alternatives go pseudo-triggers first, then longest first, so at any
+    position the phrase that should win is the one that matches. The entry patterns tell
+    which entries a matched phrase belongs to ("now" ends negation and history alike).
+    """
+    entries = []
+    alternatives = []
     for phrases, kind, category in LEXICON:
-        # Longest first: an alternation takes the first phrase that matches, not the longest.
-        ordered = sorted(phrases, key=len, reverse=True)
-        alternation = "|".join(p.replace(" ", r"\s+") for p in ordered)
-        pattern = rf"(?<![\w/])(?:{alternation})(?![\w/])"
-        if kind == Kind.TERMINATE and category == Category.NEGATED:
-            pattern += r"|(?<=\s)\+(?=\w)"  # "no SOB, +CP": a plus sign asserts what follows
-        out.append((re.compile(pattern, re.I), kind, category))
-    return out
+        spaced = [p.replace(" ", r"\s+") for p in phrases]
+        entries.append((re.compile(_wrap("|".join(spaced), kind, category), re.I), kind, category))
+        alternatives += [(kind != Kind.PSEUDO, -len(p), p) for p in spaced]
+    alternatives.sort(key=lambda a: (a[0], a[1]))
+    # Python's re tries alternatives one by one; dispatching on the first letter first makes
+    # a word start cost a few failed look-aheads instead of hundreds of failed phrases.
+    by_letter: dict[str, list[str]] = {}
+    for _, _, phrase in alternatives:
+        by_letter.setdefault(_first_letter(phrase), []).append(rf"(?:{phrase})(?![\w/])")
+    branches = [
+        rf"(?=[{letter}{letter.upper()}])(?:{'|'.join(group)})" if letter else "|".join(group)
+        for letter, group in sorted(by_letter.items(), key=lambda item: item[0] == "")
+    ]
+    # The word-start check once, outside the alternation: most positions fail it at once.
+    scanner = re.compile(rf"(?<![\w/])(?:{'|'.join(branches)})|(?<=\s)\+(?=\w)", re.I)
+    return scanner, entries
+
+
+def _first_letter(phrase: str) -> str:
+    """The letter every match of `phrase` starts with, or "" when that is not certain."""
+    depth = 0
+    for char in phrase:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            return ""  # a top-level alternation may start with anything
+    first = phrase[0].lower()
+    optional = len(phrase) > 1 and phrase[1] in "?*{"
+    return first if first.isalpha() and not optional else ""
+
+
+@cache
+def _owners(phrase: str) -> tuple[tuple[Kind, Category | None], ...]:
+    """The lexicon entries a matched phrase belongs to; pseudo-triggers hide the rest."""
+    _, entries = _compiled()
+    owners = [(kind, category) for pattern, kind, category in entries if pattern.fullmatch(phrase)]
+    if any(kind == Kind.PSEUDO for kind, _ in owners):
+        owners = [(kind, category) for kind, category in owners if kind == Kind.PSEUDO]
+    return tuple(owners)
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
@@ -195,27 +239,20 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
-    """Every trigger in the sentence; longer phrases win overlaps, pseudo-triggers first."""
+    """Every trigger in the sentence, left to right; at one place the longest phrase wins."""
+    scanner, _ = _compiled()
     found = []
-    for pattern, kind, category in _compiled():
-        for match in pattern.finditer(sentence):
+    for match in scanner.finditer(sentence):
+        # Whitespace folded and lower-cased, so the cache sees each phrase once.
+        phrase = " ".join(match.group(0).lower().split())
+        owners = ((Kind.TERMINATE, Category.NEGATED),) if phrase == "+" else _owners(phrase)
+        for kind, category in owners:
             found.append(
                 Trigger(
                     match.group(0), offset + match.start(), offset + match.end(), kind, category
                 )
             )
-    found.sort(key=lambda t: (t.kind != Kind.PSEUDO, -(t.end - t.start), t.start))
-    kept: list[Trigger] = []
-    for trigger in found:
-        # The same phrase may serve several categories ("now" ends both negation and history).
-        if all(
-            trigger.end <= k.start
-            or trigger.start >= k.end
-            or ((k.start, k.end) == (trigger.start, trigger.end) and k.kind != Kind.PSEUDO)
-            for k in kept
-        ):
-            kept.append(trigger)
-    return sorted(kept, key=lambda t: t.start)
+    return found
 
 
 def _terminates(trigger: Trigger, category: Category) -> bool:

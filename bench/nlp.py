@@ -1,0 +1,132 @@
+"""Context classifier benchmark: ours vs negspacy (NegEx) vs medspaCy's ConText, same run.
+
+Run: `.venv/bin/python bench/nlp.py [--repeat 5]` (needs the bench extra: negspacy, medspacy).
+
+Every sentence of our annotated sets (tests/data/context_*.jsonl) is classified by all three:
+spaCy blank English with the target set as the only entity for the peers, the raw text and
+the target's character span for ours. Prints accuracy and F1 per property on each set, and
+sentences per second (document building included for the peers, as they need it). The last
+line is one JSON object with `ratio_vs_negspacy` (our sentences/s over negspacy's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shared.nlp.context import assess_context  # noqa: E402
+from tests.support.context_eval import evaluate, load_sentences  # noqa: E402
+
+PROPERTIES = ("negated", "historical", "hypothetical", "family")
+SETS = {
+    "development": ROOT / "tests" / "data" / "context_sentences.jsonl",
+    "held-out": ROOT / "tests" / "data" / "context_heldout.jsonl",
+}
+Classifier = Callable[[str, int, int], Any]
+
+
+def make_negspacy() -> Classifier:
+    """NegEx via negspacy on a blank English pipeline; it answers negation only."""
+    import spacy
+    from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("negex", config={"ent_types": ["TARGET"]})
+    steps = [proc for _, proc in nlp.pipeline]
+
+    def classify(text: str, start: int, end: int) -> Any:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(start, end, label="TARGET", alignment_mode="expand")]
+        for step in steps:
+            doc = step(doc)
+        negated = bool(doc.ents[0]._.negex)
+        return SimpleNamespace(negated=negated, historical=False, hypothetical=False, family=False)
+
+    return classify
+
+
+def make_medspacy() -> Classifier:
+    """medspaCy's ConText with its default rules on a blank English pipeline."""
+    import spacy
+    from medspacy.context import ConText  # noqa: F401 - registers "medspacy_context"
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("medspacy_context")
+    steps = [proc for _, proc in nlp.pipeline]
+
+    def classify(text: str, start: int, end: int) -> Any:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(start, end, label="TARGET", alignment_mode="expand")]
+        for step in steps:
+            doc = step(doc)
+        ent = doc.ents[0]
+        return SimpleNamespace(
+            negated=bool(ent._.is_negated),
+            historical=bool(ent._.is_historical),
+            hypothetical=bool(ent._.is_hypothetical),
+            family=bool(ent._.is_family),
+        )
+
+    return classify
+
+
+def throughput(classify: Classifier, sentences: list[dict[str, Any]], repeat: int) -> float:
+    """Sentences per second over `repeat` passes (after one warm-up pass)."""
+    for s in sentences:
+        classify(s["text"], s["start"], s["end"])
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for s in sentences:
+            classify(s["text"], s["start"], s["end"])
+    return repeat * len(sentences) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes over all sentences")
+    args = parser.parse_args()
+
+    classifiers = {"ours": assess_context, "negspacy": make_negspacy(), "medspacy": make_medspacy()}
+    loaded = {name: load_sentences(path) for name, path in SETS.items() if path.exists()}
+    everything = [s for sentences in loaded.values() for s in sentences]
+    summary: dict[str, Any] = {}
+    for set_name, sentences in loaded.items():
+        print(f"\n{set_name} set: {len(sentences)} sentences")
+        print(f"{'classifier':<10}" + "".join(f"{p + ' F1':>16}" for p in PROPERTIES)
+              + f"{'all four acc':>14}")  # fmt: skip
+        for name, classify in classifiers.items():
+            scores = evaluate(classify, sentences)
+            row = "".join(f"{scores[p]['f1']:>16.3f}" for p in PROPERTIES)
+            print(f"{name:<10}{row}{scores['overall']['accuracy']:>14.3f}")
+            summary[f"{set_name}_{name}_negation_f1"] = round(scores["negated"]["f1"], 3)
+            summary[f"{set_name}_{name}_accuracy"] = round(scores["overall"]["accuracy"], 3)
+    print(f"\nthroughput over {len(everything)} sentences x {args.repeat}:")
+    rates = {}
+    for name, classify in classifiers.items():
+        rates[name] = throughput(classify, everything, args.repeat)
+        print(f"  {name:<10}{rates[name]:>10.0f} sentences/s")
+    summary.update(
+        ratio_vs_negspacy=round(rates["ours"] / rates["negspacy"], 2),
+        ratio_vs_medspacy=round(rates["ours"] / rates["medspacy"], 2),
+        ours_sentences_per_s=round(rates["ours"]),
+        negspacy_sentences_per_s=round(rates["negspacy"]),
+        medspacy_sentences_per_s=round(rates["medspacy"]),
+        # `medtriage analyze` (the batch command) is not built yet: nothing to time.
+        notes_per_s=None,
+    )
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
