@@ -18,6 +18,7 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 
 class Category(enum.Enum):
@@ -34,17 +35,19 @@ class Kind(enum.Enum):
     TERMINATE = "terminate"
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(NamedTuple):
     text: str
     start: int
     end: int
     kind: Kind
     category: Category | None  # None: terminates every category
+    bit: int  # the category as a bit (15: all), so the hot loop needs no enum hashing
 
 
-@dataclass(frozen=True)
-class ContextResult:
+_BIT = {Category.NEGATED: 1, Category.HISTORICAL: 2, Category.HYPOTHETICAL: 4, Category.FAMILY: 8}
+
+
+class ContextResult(NamedTuple):
     """Each property with the trigger phrase that decided it (None when not triggered)."""
 
     negated: bool
@@ -175,52 +178,89 @@ def _wrap(alternation: str, kind: Kind, category: Category | None) -> str:
     return pattern
 
 
-@cache
-def _compiled() -> tuple[re.Pattern[str], list[tuple[re.Pattern[str], Kind, Category | None]]]:
-    """One scanner over every phrase (one pass per sentence), and one pattern per entry.
+@dataclass(frozen=True)
+class _Scanner:
+    """Per first letter, one pattern of the phrases starting with it (pseudo, then longest,
+    first, so the phrase that should win is the one that matches); `misc` for the rest."""
 
-    The scanner's alternatives go pseudo-triggers first, then longest first, so at any
-    position the phrase that should win is the one that matches. The entry patterns tell
-    which entries a matched phrase belongs to ("now" ends negation and history alike).
-    """
+    by_letter: dict[str, re.Pattern[str]]
+    misc: re.Pattern[str] | None
+    entries: list[tuple[re.Pattern[str], Kind, Category | None]]
+
+
+def _split_top(pattern: str) -> list[str]:
+    """Split a regular expression on its top-level alternation bars."""
+    parts, depth, current = [], 0, ""
+    for char in pattern:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+def _expand(phrase: str) -> list[str]:
+    """Rewrite alternations at the start of a phrase into separate phrases, so that each
+    can be filed under its first letter ("(?:was|is) absent" -> "was absent", "is absent")."""
+    parts = _split_top(phrase)
+    if len(parts) > 1:
+        return [x for part in parts for x in _expand(part)]
+    if not phrase.startswith("(?:"):
+        return [phrase]
+    depth, close = 0, 0
+    for close, char in enumerate(phrase):  # noqa: B007 - close is read after the loop
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            break
+    inner, rest = phrase[3:close], phrase[close + 1 :]
+    optional = rest.startswith("?")
+    rest = rest[1:] if optional else rest
+    if rest[:1] in ("*", "+", "{"):
+        return [phrase]
+    out = [x for alt in _split_top(inner) for x in _expand(alt + rest)]
+    return out + _expand(rest.lstrip()) if optional and rest.strip() else out
+
+
+def _first_letter(phrase: str) -> str:
+    """The letter every match of `phrase` starts with, or "" when that is not certain."""
+    first = phrase[0].lower()
+    optional = len(phrase) > 1 and phrase[1] in "?*{"
+    return first if first.isalpha() and not optional and len(_split_top(phrase)) == 1 else ""
+
+
+@cache
+def _compiled() -> _Scanner:
     entries = []
     alternatives = []
     for phrases, kind, category in LEXICON:
         spaced = [p.replace(" ", r"\s+") for p in phrases]
         entries.append((re.compile(_wrap("|".join(spaced), kind, category), re.I), kind, category))
-        alternatives += [(kind != Kind.PSEUDO, -len(p), p) for p in spaced]
+        for phrase in phrases:
+            alternatives += [
+                (kind != Kind.PSEUDO, -len(x), x.replace(" ", r"\s+")) for x in _expand(phrase)
+            ]
     alternatives.sort(key=lambda a: (a[0], a[1]))
-    # Python's re tries alternatives one by one; dispatching on the first letter first makes
-    # a word start cost a few failed look-aheads instead of hundreds of failed phrases.
-    by_letter: dict[str, list[str]] = {}
+    groups: dict[str, list[str]] = {}
     for _, _, phrase in alternatives:
-        by_letter.setdefault(_first_letter(phrase), []).append(rf"(?:{phrase})(?![\w/])")
-    branches = [
-        rf"(?=[{letter}{letter.upper()}])(?:{'|'.join(group)})" if letter else "|".join(group)
-        for letter, group in sorted(by_letter.items(), key=lambda item: item[0] == "")
-    ]
-    # The word-start check once, outside the alternation: most positions fail it at once.
-    scanner = re.compile(rf"(?<![\w/])(?:{'|'.join(branches)})|(?<=\s)\+(?=\w)", re.I)
-    return scanner, entries
-
-
-def _first_letter(phrase: str) -> str:
-    """The letter every match of `phrase` starts with, or "" when that is not certain."""
-    depth = 0
-    for char in phrase:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "|" and depth == 0:
-            return ""  # a top-level alternation may start with anything
-    first = phrase[0].lower()
-    optional = len(phrase) > 1 and phrase[1] in "?*{"
-    return first if first.isalpha() and not optional else ""
+        groups.setdefault(_first_letter(phrase), []).append(rf"(?:{phrase})(?![\w/])")
+    misc = groups.pop("", None)
+    return _Scanner(
+        by_letter={k: re.compile("|".join(v), re.I) for k, v in groups.items()},
+        misc=re.compile("|".join(misc), re.I) if misc else None,
+        entries=entries,
+    )
 
 
 @cache
 def _owners(phrase: str) -> tuple[tuple[Kind, Category | None], ...]:
     """The lexicon entries a matched phrase belongs to; pseudo-triggers hide the rest."""
-    _, entries = _compiled()
-    owners = [(kind, category) for pattern, kind, category in entries if pattern.fullmatch(phrase)]
+    owners = [
+        (kind, category)
+        for pattern, kind, category in _compiled().entries
+        if pattern.fullmatch(phrase)
+    ]
     if any(kind == Kind.PSEUDO for kind, _ in owners):
         owners = [(kind, category) for kind, category in owners if kind == Kind.PSEUDO]
     return tuple(owners)
@@ -238,42 +278,80 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+_PLUS = re.compile(r"(?<=\s)\+(?=\w)")
+
+
+@cache
+def _candidates() -> re.Pattern[str]:
+    """Word starts (in lower-cased text) whose first two characters can begin a phrase.
+
+    Found in C by one regex; the look-ahead on the first character lets the engine skip
+    most positions at once. A phrase that starts with a pattern rather than literals sends
+    digits and parentheses here too.
+    """
+    prefixes, patterned = set(), False
+    for phrase in (p for phrases, _, _ in LEXICON for x in phrases for p in _expand(x)):
+        head, after = phrase[:2].lower(), phrase[2:3]
+        if len(head) == 2 and head.replace("/", "a").isalnum() and after not in tuple("?*{"):
+            prefixes.add(head)
+        else:
+            patterned = True
+    first = "".join(sorted({p[0] for p in prefixes}))
+    alternatives = [re.escape(p) for p in sorted(prefixes)] + ([r"[\d(]"] if patterned else [])
+    extra = r"\d(" if patterned else ""
+    return re.compile(rf"\b(?=[{re.escape(first)}{extra}])(?:{'|'.join(alternatives)})")
+
+
+def _scan(sentence: str) -> list[tuple[int, int]]:
+    """Spans of trigger phrases, left to right, never overlapping."""
+    scanner = _compiled()
+    lowered = sentence.lower()
+    spans = []
+    resume = 0
+    for candidate in _candidates().finditer(lowered):
+        at = candidate.start()
+        if at < resume or (at and lowered[at - 1] == "/"):  # "w/no": not a word start here
+            continue
+        pattern = scanner.by_letter.get(lowered[at])
+        match = pattern.match(sentence, at) if pattern is not None else None
+        if match is None and scanner.misc is not None:
+            match = scanner.misc.match(sentence, at)
+        if match is not None:
+            spans.append((at, match.end()))
+            resume = match.end()
+    spans += [(m.start(), m.end()) for m in _PLUS.finditer(sentence)]
+    return spans
+
+
 def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
-    """Every trigger in the sentence, left to right; at one place the longest phrase wins."""
-    scanner, _ = _compiled()
+    """Every trigger in the sentence; at one place the longest phrase wins."""
     found = []
-    for match in scanner.finditer(sentence):
+    for start, end in _scan(sentence):
+        text = sentence[start:end]
         # Whitespace folded and lower-cased, so the cache sees each phrase once.
-        phrase = " ".join(match.group(0).lower().split())
+        phrase = " ".join(text.lower().split())
         owners = ((Kind.TERMINATE, Category.NEGATED),) if phrase == "+" else _owners(phrase)
         for kind, category in owners:
-            found.append(
-                Trigger(
-                    match.group(0), offset + match.start(), offset + match.end(), kind, category
-                )
-            )
+            bit = 15 if category is None else _BIT[category]
+            found.append(Trigger(text, offset + start, offset + end, kind, category, bit))
+    found.sort(key=lambda t: t.start)
     return found
 
 
-def _terminates(trigger: Trigger, category: Category) -> bool:
-    return trigger.kind == Kind.TERMINATE and trigger.category in (None, category)
-
-
-def _decide(triggers: list[Trigger], start: int, end: int, category: Category) -> Trigger | None:
-    """The nearest trigger of `category` whose scope reaches the target."""
-    before = [t for t in triggers if t.end <= start]
-    after = [t for t in triggers if t.start >= end]
-    for trigger in reversed(before):  # nearest first, walking away from the target
-        if _terminates(trigger, category):
+def _walk(triggers: list[Trigger], scope_kind: Kind) -> dict[Category, Trigger]:
+    """Walk away from the target; per category, the first trigger of `scope_kind` met
+    before a terminator of that category decides it."""
+    open_ = 15  # one bit per category still open
+    decided: dict[Category, Trigger] = {}
+    for trigger in triggers:
+        if trigger.kind is Kind.TERMINATE:
+            open_ &= ~trigger.bit
+        elif trigger.kind is scope_kind and open_ & trigger.bit and trigger.category:
+            decided[trigger.category] = trigger
+            open_ &= ~trigger.bit
+        if not open_:
             break
-        if trigger.kind == Kind.FORWARD and trigger.category == category:
-            return trigger
-    for trigger in after:
-        if _terminates(trigger, category):
-            break
-        if trigger.kind == Kind.BACKWARD and trigger.category == category:
-            return trigger
-    return None
+    return decided
 
 
 def assess_context(text: str, start: int, end: int) -> ContextResult:
@@ -281,27 +359,30 @@ def assess_context(text: str, start: int, end: int) -> ContextResult:
     if not 0 <= start <= end <= len(text):
         raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
     left, right = _sentence(text, start, end)
-    triggers = [
-        t for t in find_triggers(text[left:right], left) if t.end <= start or t.start >= end
-    ]
-    decided = {c: _decide(triggers, start, end, c) for c in Category}
-    comma = text.find(",", end, right)
-    if decided[Category.HISTORICAL] and _PRESENT_TIME.search(
-        text, end, right if comma < 0 else comma
-    ):
-        decided[Category.HISTORICAL] = None
-    if decided[Category.FAMILY]:
-        # "historical" is the patient's own past; a relative's past is family history.
-        decided[Category.HISTORICAL] = None
+    triggers = find_triggers(text[left:right], left)
+    before = [t for t in reversed(triggers) if t.end <= start]  # nearest first
+    after = [t for t in triggers if t.start >= end]
+    decided = _walk(after, Kind.BACKWARD)
+    decided.update(_walk(before, Kind.FORWARD))  # the nearer, forward-scoped trigger wins
+    historical = decided.get(Category.HISTORICAL)
+    if historical is not None:
+        comma = text.find(",", end, right)
+        if _PRESENT_TIME.search(text, end, right if comma < 0 else comma):
+            historical = None
+    family = decided.get(Category.FAMILY)
+    if family is not None:
+        historical = None  # "historical" is the patient's own past; a relative's is family
+    negated = decided.get(Category.NEGATED)
+    hypothetical = decided.get(Category.HYPOTHETICAL)
     return ContextResult(
-        negated=decided[Category.NEGATED] is not None,
-        historical=decided[Category.HISTORICAL] is not None,
-        hypothetical=decided[Category.HYPOTHETICAL] is not None,
-        family=decided[Category.FAMILY] is not None,
-        negated_by=_text(decided[Category.NEGATED]),
-        historical_by=_text(decided[Category.HISTORICAL]),
-        hypothetical_by=_text(decided[Category.HYPOTHETICAL]),
-        family_by=_text(decided[Category.FAMILY]),
+        negated=negated is not None,
+        historical=historical is not None,
+        hypothetical=hypothetical is not None,
+        family=family is not None,
+        negated_by=_text(negated),
+        historical_by=_text(historical),
+        hypothetical_by=_text(hypothetical),
+        family_by=_text(family),
     )
 
 

@@ -9,6 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.nlp.context import assess_context
+from tests.support.context_eval import evaluate, format_report, load_sentences
+from tests.support.services import ROOT
+
+DATA = ROOT / "tests" / "data"
 
 
 def context(text, target, occurrence=0):
@@ -92,3 +96,22 @@ def test_a_megabyte_without_sentence_breaks_is_handled():
     text = "denies " + "chest pain and " * 70_000 + "fever"
     result = assess_context(text, len(text) - 5, len(text))
     assert result.negated
+
+
+@pytest.mark.parametrize(
+    ("path", "floor"),
+    [
+        # The lexicon was developed against this set: it guards against regressions.
+        ("context_sentences.jsonl", {"negated": 0.97, "historical": 0.97, "hypothetical": 0.97,
+                                     "family": 0.97, "accuracy": 0.97}),
+        # Written independently and never tuned on: this is the honest estimate.
+        ("context_heldout.jsonl", {"negated": 0.88, "historical": 0.78, "hypothetical": 0.83,
+                                   "family": 0.78, "accuracy": 0.83}),
+    ],
+)  # fmt: skip
+def test_precision_and_recall_on_our_annotated_sets(path, floor):
+    scores = evaluate(assess_context, load_sentences(DATA / path))
+    print(path, "\n" + format_report(scores))
+    for name in ("negated", "historical", "hypothetical", "family"):
+        assert scores[name]["f1"] >= floor[name], (name, scores[name])
+    assert scores["overall"]["accuracy"] >= floor["accuracy"]
