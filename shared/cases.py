@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.accounts import Principal
-from shared.clinical import assess
+from shared.clinical.engine import assess_case
 from shared.db.models import AuditEvent, Case, CaseStatus, Result, utcnow
 from shared.schemas import CaseIn, RiskLevel
 
@@ -34,7 +34,7 @@ def create_case(
     two submits race: the unique constraint decides and the loser reads the winner's row.
     (No look-up first: the common case, a new key, costs no extra round trip.)
     """
-    assessment = assess(case_in)
+    assessment = assess_case(case_in)
     now = utcnow()
     values: dict[str, Any] = {
         "public_id": str(uuid.uuid4()),

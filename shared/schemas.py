@@ -105,12 +105,40 @@ class CaseIn(BaseModel):
 
 
 class Reason(BaseModel):
-    """One factor behind a risk level: which rule, which value."""
+    """One factor behind a risk level: which rule, which value, and where in the text."""
 
     rule: str
     detail: str
     level: RiskLevel
     value: float | int | str | None = None
+    source: Literal["chief_complaint", "note"] | None = None
+    start: int | None = None
+    end: int | None = None
+    evidence: str | None = None
+
+
+class QSOFA(BaseModel):
+    score: int  # of the criteria that could be judged
+    criteria: list[str]
+    missing: list[str]
+    positive: bool  # 2 or more
+
+
+class ShockIndex(BaseModel):
+    value: float
+    abnormal: bool  # > 0.9
+    poor_outcome_range: bool  # >= 1.0
+
+
+class NoteVital(BaseModel):
+    """A vital sign read from the note, where it was, and whether it was used."""
+
+    field: str
+    value: float | int | str | bool
+    start: int
+    end: int
+    used: bool
+    conflict_with_structured: float | int | str | bool | None = None
 
 
 class ParameterScore(BaseModel):
@@ -130,11 +158,14 @@ class NEWS2Result(BaseModel):
 
 
 class Assessment(BaseModel):
-    """The deterministic engine's verdict on structured data."""
+    """The deterministic engine's verdict, with every reason and the scores it reports."""
 
     risk_level: RiskLevel
     news2: NEWS2Result
     reasons: list[Reason]
+    qsofa: QSOFA | None = None
+    shock_index: ShockIndex | None = None
+    note_vitals: list[NoteVital] = []
 
 
 class ModelInfo(BaseModel):

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from collections.abc import Callable
+from typing import Any
 
-from shared.schemas import Consciousness, VitalSigns
-
-
-class QSOFA(BaseModel):
-    score: int  # of the criteria that could be judged
-    criteria: list[str]
-    missing: list[str]
-    positive: bool  # 2 or more
-
-
-class ShockIndex(BaseModel):
-    value: float
-    abnormal: bool  # > 0.9
-    poor_outcome_range: bool  # >= 1.0
+from shared.schemas import QSOFA, Consciousness, ShockIndex, VitalSigns
 
 
 def qsofa(vitals: VitalSigns) -> QSOFA:
     """RR >= 22, SBP <= 100, altered mentation (anything but Alert); 2 or more is positive."""
-    met, missing = [], []
-    checks = [
+    met: list[str] = []
+    missing: list[str] = []
+    checks: list[tuple[str, Any, Callable[[Any], bool]]] = [
         ("respiratory_rate >= 22", vitals.respiratory_rate, lambda v: v >= 22),
         ("systolic_bp <= 100", vitals.systolic_bp, lambda v: v <= 100),
         ("altered mentation", vitals.consciousness, lambda v: v != Consciousness.ALERT),

@@ -13,7 +13,7 @@ from shared.nlp.context import ContextResult, assess_context
 RED_FLAGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "acs_chest_pain": (
         "chest pain suspicious for acute coronary syndrome",
-        r"chest\s+(?:pain|pressure|tightness|heaviness)|crushing\s+chest|"
+        r"chest\s+(?:pain|pressure|tightness|heaviness)|crushing\s+chest(?:\s+(?:pain|pressure))?|"
         r"substernal\s+(?:pain|pressure|discomfort)|angina",
         ("CP",),
     ),

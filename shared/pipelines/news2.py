@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from shared import __version__
-from shared.clinical import assess
+from shared.clinical.engine import assess_case
 from shared.clinical.news2 import describe
 from shared.pipelines.base import SAFETY_DISCLAIMER, library_versions
 from shared.schemas import Assessment, CaseIn, ModelInfo, TriageResult
@@ -42,7 +42,7 @@ class News2Pipeline:
 
     def analyze(self, case: CaseIn) -> TriageResult:
         started = time.perf_counter()
-        assessment = assess(case)
+        assessment = assess_case(case)
         elapsed = (time.perf_counter() - started) * 1000
         return TriageResult(
             risk_level=assessment.risk_level,

@@ -181,3 +181,21 @@ def test_wrong_password_is_refused(client, staff, auth):
     response = auth.login(staff["nurse"].username, "wrong-password!")
     assert response.status_code == 401
     assert "wrong password" in response.get_data(as_text=True)
+
+
+def test_red_flag_in_the_note_raises_provisional_risk_and_is_highlighted(client, staff, auth):
+    note = "<b>58M</b> c/o crushing chest pain radiating to L arm. Denies SOB."
+    body = submit(client, staff["nurse"].token, case_body("low", note=note))
+    assert body["provisional_risk"] == "high"
+    board = client.get("/api/v1/board", headers={"Authorization": f"Bearer {staff['nurse'].token}"})
+    assert board.get_json()["rows"][0]["risk_level"] == "high"
+    auth.login(staff["clinician"].username)
+    html = client.get(f"/cases/{body['id']}").get_data(as_text=True)
+    assert '<mark title="red flag: chest pain suspicious for acute coronary syndrome' in html
+    assert ">crushing chest pain</mark>" in html
+    assert "&lt;b&gt;58M&lt;/b&gt;" in html and "<b>58M</b>" not in html
+
+
+def test_negated_red_flag_does_not_raise_the_risk(client, staff):
+    body = submit(client, staff["nurse"].token, case_body("low", note="Denies chest pain or SI."))
+    assert body["provisional_risk"] == "low"
