@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -92,6 +96,29 @@ def throughput(classify: Classifier, sentences: list[dict[str, Any]], repeat: in
     return repeat * len(sentences) / (time.perf_counter() - started)
 
 
+def notes_per_second(sentences: list[dict[str, Any]], notes: int = 1000) -> float:
+    """Full-note throughput of `medtriage analyze`, as the command itself reports it."""
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        source, results = Path(tmp) / "notes.jsonl", Path(tmp) / "results.jsonl"
+        with source.open("w") as out:
+            for _ in range(notes):
+                note = " ".join(s["text"] for s in rng.sample(sentences, 6))
+                case = {"age_years": rng.randint(1, 95), "chief_complaint": "review",
+                        "note": note[:20_000]}  # fmt: skip
+                out.write(json.dumps(case) + "\n")
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "medtriage"), "analyze", "--in", str(source),
+             "--out", str(results)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )  # fmt: skip
+    match = re.search(r"\(([\d.]+) notes/s\)", done.stdout)
+    if match is None:
+        raise RuntimeError(f"no rate in the output of medtriage analyze:\n{done.stdout}")
+    print(f"\nmedtriage analyze on {notes} notes of 6 sentences: {match.group(1)} notes/s")
+    return float(match.group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed passes over all sentences")
@@ -122,8 +149,7 @@ def main() -> None:
         ours_sentences_per_s=round(rates["ours"]),
         negspacy_sentences_per_s=round(rates["negspacy"]),
         medspacy_sentences_per_s=round(rates["medspacy"]),
-        # `medtriage analyze` (the batch command) is not built yet: nothing to time.
-        notes_per_s=None,
+        notes_per_s=notes_per_second(everything),
     )
     print(json.dumps(summary))
 

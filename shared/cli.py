@@ -222,6 +222,64 @@ def up(admin_password: str | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--in",
+    "in_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CaseIn JSON lines (or CSV with --csv).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="One JSON line per input line: the result or the error.",
+)
+@click.option("--csv", "is_csv", is_flag=True, help="Read a CSV file with a header row.")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="CSV column for a case field or vital sign, e.g. --map heart_rate=HR.",
+)
+def analyze(in_path: str, out_path: str, is_csv: bool, mapping: tuple[str, ...]) -> None:
+    """Analyze a batch of cases in process (retrospective chart review; no queue, no DB)."""
+    from pathlib import Path
+
+    from shared.batch import BatchSummary, analyze_lines, parse_mapping, read_csv, read_jsonl
+    from shared.nlp.entities import find_medications
+
+    source = Path(in_path)
+    try:
+        rows = read_csv(source, parse_mapping(mapping)) if is_csv else read_jsonl(source)
+        total = sum(1 for line in source.open(encoding="utf-8", errors="replace") if line.strip())
+        find_medications("")  # load the drug dictionary (seconds) before the clock starts
+        started = time.perf_counter()
+        summary = BatchSummary()
+        with (
+            Path(out_path).open("w", encoding="utf-8") as out,
+            click.progressbar(
+                length=max(total - (1 if is_csv else 0), 0), label="analyzing", file=sys.stderr
+            ) as bar,
+        ):
+            for summary in analyze_lines(rows, out):  # noqa: B007 - read after the loop
+                bar.update(1)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    elapsed = time.perf_counter() - started
+    click.echo(f"\n{'risk level':<12}{'cases':>8}")
+    for level in ("high", "medium", "low"):
+        click.echo(f"{level:<12}{summary.risk_levels[level]:>8}")
+    click.echo(f"{'errors':<12}{summary.errors:>8}")
+    click.echo(
+        f"{summary.lines} lines in {elapsed:.1f} s "
+        f"({summary.lines / elapsed if elapsed else 0:.1f} notes/s); results in {out_path}"
+    )
+
+
+@main.command()
 def web() -> None:
     """Serve the web app with gunicorn."""
     settings = get_settings()

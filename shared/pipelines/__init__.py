@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import cast
 
 from shared.pipelines.base import SAFETY_DISCLAIMER, Pipeline
+from shared.pipelines.text import ClinicalTextOutput, MultimodalPipeline
 
 REGISTRY: dict[str, str] = {
     "news2": "shared.pipelines.news2:News2Pipeline",
@@ -40,6 +41,8 @@ def make_pipeline(name: str) -> Pipeline:
 __all__ = [
     "REGISTRY",
     "SAFETY_DISCLAIMER",
+    "ClinicalTextOutput",
+    "MultimodalPipeline",
     "Pipeline",
     "UnknownPipelineError",
     "make_pipeline",

@@ -1,0 +1,155 @@
+"""The clinical text engine's output for one case: the seed `ClinicalTextOutput`.
+
+Needs no model weights. Wording is assistive: findings are what the note mentions, never a
+diagnosis, and every output carries the disclaimer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.clinical.engine import assess_case
+from shared.nlp.entities import Entity, find_entities, no_known_allergies
+from shared.pipelines.base import SAFETY_DISCLAIMER
+from shared.schemas import Assessment, CaseIn, RiskLevel, VitalSigns
+
+MAX_CONFIDENCE = 0.95
+LOW_CONFIDENCE = 0.7
+ASSUMED_ADULT_AGE = 40.0
+
+
+class EntityOut(BaseModel):
+    kind: str
+    concept: str
+    text: str
+    start: int
+    end: int
+    negated: bool
+    historical: bool
+    hypothetical: bool
+    family: bool
+    asserted: bool
+
+    @classmethod
+    def of(cls, e: Entity) -> EntityOut:
+        c = e.context
+        return cls(kind=e.kind, concept=e.concept, text=e.text, start=e.start, end=e.end,
+                   negated=c.negated, historical=c.historical, hypothetical=c.hypothetical,
+                   family=c.family, asserted=e.asserted)  # fmt: skip
+
+
+class ClinicalTextOutput(BaseModel):
+    summary: str
+    key_findings: list[str]
+    extracted_symptoms: list[str]
+    extracted_conditions: list[str]
+    medications_mentioned: list[str]
+    allergies: list[str]
+    risk_level: RiskLevel
+    confidence: float = Field(le=MAX_CONFIDENCE, ge=0)
+    recommendations: list[str]
+    safety_disclaimer: str
+    assessment: Assessment
+    entities: list[EntityOut]
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _confidence(assessment: Assessment, age_known: bool) -> float:
+    """Lower when the engine had less to go on: missing NEWS2 parameters, unknown age."""
+    missing = len(assessment.news2.missing)
+    value = MAX_CONFIDENCE - 0.05 * missing - (0.1 if not age_known else 0)
+    return round(max(0.5, min(MAX_CONFIDENCE, value)), 2)
+
+
+def _recommendations(assessment: Assessment, confidence: float) -> list[str]:
+    advice = {
+        RiskLevel.HIGH: "Consider immediate review by a clinician.",
+        RiskLevel.MEDIUM: "Consider clinician review within 30 minutes and re-assessment of "
+        "vital signs.",
+        RiskLevel.LOW: "Routine triage queue; consider re-assessment if the condition changes.",
+    }
+    out = [advice[assessment.risk_level]]
+    if assessment.news2.missing:
+        out.append("Consider documenting: " + ", ".join(assessment.news2.missing) + ".")
+    if confidence < LOW_CONFIDENCE:
+        out.append("Caution: limited information; this output is less reliable than usual.")
+    return out
+
+
+def _summary(case: CaseIn, age_known: bool, a: Assessment, symptoms: list[str]) -> str:
+    if not age_known:
+        who = "age not given (adult criteria assumed)"
+    else:
+        who = f"{case.age_years:g}-year-old" if case.age_years >= 1 else "infant"
+    parts = [who, f"chief complaint: {case.chief_complaint}"]
+    news2 = a.news2
+    if news2.applicable and news2.total is not None:
+        floor = "at least " if news2.is_floor else ""
+        parts.append(f"NEWS2 {floor}{news2.total} ({news2.band})")
+    elif not news2.applicable:
+        parts.append("NEWS2 not applicable")
+    flags = [r.evidence for r in a.reasons if r.rule.startswith("red_flag_") and r.evidence]
+    if flags:
+        parts.append("note mentions red flags: " + ", ".join(_unique(flags)))
+    if symptoms:
+        parts.append("note mentions: " + ", ".join(symptoms))
+    if a.qsofa is not None and a.qsofa.positive:
+        parts.append(f"qSOFA {a.qsofa.score} (positive)")
+    parts.append(f"risk {a.risk_level.value}")
+    return "; ".join(parts) + "."
+
+
+def analyze_case_text(case: CaseIn, age_known: bool = True) -> ClinicalTextOutput:
+    """Everything the engine reads in one case, in the seed output schema."""
+    assessment = assess_case(case)
+    entities = find_entities(case.note)
+    asserted = [e for e in entities if e.asserted]
+    symptoms = _unique([e.concept for e in asserted if e.kind == "symptom"])
+    conditions = _unique([e.concept for e in entities if e.kind == "condition"
+                          and not (e.context.negated or e.context.family)])  # fmt: skip
+    allergies = _unique([e.concept for e in entities if e.kind == "allergy"])
+    if not allergies and no_known_allergies(case.note):
+        allergies = ["no known allergies"]
+    confidence = _confidence(assessment, age_known)
+    return ClinicalTextOutput(
+        summary=_summary(case, age_known, assessment, symptoms),
+        key_findings=[r.detail for r in assessment.reasons if r.level is not RiskLevel.LOW][:8]
+        + [f"note mentions {s}" for s in symptoms],
+        extracted_symptoms=symptoms,
+        extracted_conditions=conditions,
+        medications_mentioned=_unique([e.concept for e in entities if e.kind == "medication"]),
+        allergies=allergies,
+        risk_level=assessment.risk_level,
+        confidence=confidence,
+        recommendations=_recommendations(assessment, confidence),
+        safety_disclaimer=SAFETY_DISCLAIMER,
+        assessment=assessment,
+        entities=[EntityOut.of(e) for e in entities],
+    )
+
+
+class MultimodalPipeline:
+    """Seed API. The text path needs no weights; the image methods come with images."""
+
+    def analyze_clinical_text(
+        self,
+        clinical_note: str,
+        patient_age: float | None = None,
+        *,
+        chief_complaint: str | None = None,
+        vitals: VitalSigns | dict[str, Any] | None = None,
+        pregnant: bool = False,
+    ) -> ClinicalTextOutput:
+        case = CaseIn(
+            age_years=ASSUMED_ADULT_AGE if patient_age is None else patient_age,
+            chief_complaint=chief_complaint or "not given",
+            note=clinical_note,
+            vitals=vitals or {},
+            pregnant=pregnant,
+        )
+        return analyze_case_text(case, age_known=patient_age is not None)
