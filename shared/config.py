@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     lease_ttl_s: int = Field(30, description="a running case with no lease this long is re-sent")
     reconcile_interval_s: float = 10.0
     queued_grace_s: float = Field(15.0, description="queued with no dispatch marker this long")
-    pipeline: str = Field("news2", description="registry name or 'module:Class'")
+    pipeline: str = Field("clinical-text", description="registry name or 'module:Class'")
 
     # Board
     target_minutes_high: int = 0

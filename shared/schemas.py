@@ -192,3 +192,4 @@ class TriageResult(BaseModel):
     library_versions: dict[str, str]
     timings_ms: dict[str, float]
     worker: dict[str, Any]
+    details: dict[str, Any] = {}  # the pipeline's own output (e.g. ClinicalTextOutput)

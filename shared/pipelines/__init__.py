@@ -10,6 +10,7 @@ from shared.pipelines.base import SAFETY_DISCLAIMER, Pipeline
 from shared.pipelines.text import ClinicalTextOutput, MultimodalPipeline
 
 REGISTRY: dict[str, str] = {
+    "clinical-text": "shared.pipelines.text:ClinicalTextPipeline",
     "news2": "shared.pipelines.news2:News2Pipeline",
 }
 

@@ -6,14 +6,16 @@ diagnosis, and every output carries the disclaimer.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared import __version__
 from shared.clinical.engine import assess_case
-from shared.nlp.entities import Entity, find_entities, no_known_allergies
-from shared.pipelines.base import SAFETY_DISCLAIMER
-from shared.schemas import Assessment, CaseIn, RiskLevel, VitalSigns
+from shared.nlp.entities import Entity, find_entities, find_medications, no_known_allergies
+from shared.pipelines.base import SAFETY_DISCLAIMER, library_versions
+from shared.schemas import Assessment, CaseIn, ModelInfo, RiskLevel, TriageResult, VitalSigns
 
 MAX_CONFIDENCE = 0.95
 LOW_CONFIDENCE = 0.7
@@ -153,3 +155,45 @@ class MultimodalPipeline:
             pregnant=pregnant,
         )
         return analyze_case_text(case, age_known=patient_age is not None)
+
+
+class ClinicalTextPipeline:
+    """The default worker pipeline: the whole clinical text engine, no model weights."""
+
+    name = "clinical-text"
+    version = __version__
+
+    def __init__(self) -> None:
+        # The drug dictionary takes seconds to load: once per worker process, not per case.
+        find_medications("")
+
+    def models(self) -> list[ModelInfo]:
+        return [
+            ModelInfo(name="deterministic-clinical-text", version=__version__),
+            ModelInfo(
+                name="drug-named-entity-recognition",
+                version=library_versions("drug-named-entity-recognition")[
+                    "drug-named-entity-recognition"
+                ],
+            ),
+        ]
+
+    def analyze(self, case: CaseIn) -> TriageResult:
+        started = time.perf_counter()
+        out = analyze_case_text(case)
+        elapsed = (time.perf_counter() - started) * 1000
+        return TriageResult(
+            risk_level=out.risk_level,
+            assessment=out.assessment,
+            summary=out.summary,
+            safety_disclaimer=out.safety_disclaimer,
+            pipeline=self.name,
+            pipeline_version=self.version,
+            models=self.models(),
+            library_versions=library_versions(
+                "medtriage", "pydantic", "drug-named-entity-recognition"
+            ),
+            timings_ms={"clinical_text_engine": round(elapsed, 3)},
+            worker={},
+            details=out.model_dump(mode="json", exclude={"assessment"}),
+        )

@@ -161,3 +161,4 @@ def test_nurse_submits_low_then_high_and_watches_both_analyzed(page):
     expect(page.locator("#case-status")).to_have_text("analyzed")
     expect(page.locator("#summary")).to_contain_text("NEWS2")
     expect(page.locator("#reasons")).to_contain_text("NEWS2")
+    expect(page.locator("#recommendations")).to_contain_text("Consider immediate review")

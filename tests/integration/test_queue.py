@@ -40,7 +40,7 @@ def test_pipeline_built_once_for_twenty_tasks(client, staff, sessions, worker):
     assert len(payloads) == 20
     assert len({p["worker"]["pipeline_build_id"] for p in payloads}) == 1
     assert len({p["worker"]["pid"] for p in payloads}) == 1
-    assert worker.log().count("pipeline news2 built in process") == 1
+    assert worker.log().count("pipeline clinical-text built in process") == 1
 
 
 def test_redelivered_task_never_makes_a_second_result(client, staff, sessions, worker, settings):
@@ -68,8 +68,9 @@ def test_analyzed_case_shows_result_with_model_metadata(client, staff, sessions,
     assert body["status"] == "analyzed"
     assert body["risk_level"] == "high"
     result = body["result"]
-    assert result["pipeline"] == "news2"
-    assert result["model_ids"] == ["deterministic-news2"]
+    assert result["pipeline"] == "clinical-text"
+    assert result["model_ids"] == ["deterministic-clinical-text", "drug-named-entity-recognition"]
+    assert result["details"]["confidence"] <= 0.95
     assert result["assessment"]["news2"]["band"] == "high"
     assert "clinical validation" in result["safety_disclaimer"]
     assert result["library_versions"]["python"]
