@@ -222,6 +222,8 @@ def board_row(case: Case, targets: dict[str, int]) -> dict[str, Any]:
         "provisional": case.status in (CaseStatus.QUEUED, CaseStatus.RUNNING),
         "created_at": _iso(case.created_at),
         "target_minutes": target,
+        # The engine is deterministic: the first reason at intake is the first after analysis.
+        "reason": case.provisional_reasons[0]["detail"] if case.provisional_reasons else None,
         "due_at": _iso(case.created_at + dt.timedelta(minutes=target)),
     }
 

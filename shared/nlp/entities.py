@@ -18,6 +18,7 @@ SYMPTOMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "shortness of breath": (r"short(?:ness)?\s+of\s+breath|dyspn(?:o)?ea|breathless(?:ness)?",
                             ("SOB", "DOE")),
     "chest pain": (r"chest\s+(?:pain|pressure|tightness)", ("CP",)),
+    "nausea and vomiting": (r"nausea\s+(?:and|&)\s+vomiting", ("N/V", "NV", "N&V")),
     "nausea": (r"nause(?:a|ated|ous)", ()),
     "vomiting": (r"vomit(?:ing|ed|s)?|emesis", ()),
     "abdominal pain": (r"(?:abdominal|abd|belly|stomach)\s+pain", ()),

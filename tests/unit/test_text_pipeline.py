@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.cli import main
 from shared.pipelines import MultimodalPipeline
+from shared.pipelines.text import analyze_case_text
+from shared.schemas import CaseIn
 
 NOTE = (
     "67F PMH HTN, DM2. c/o crushing chest pain and SOB x2h, denies fever. "
@@ -94,3 +98,17 @@ def test_batch_command_rejects_an_unknown_mapping(tmp_path):
     result = CliRunner().invoke(main, ["analyze", "--csv", "--in", str(source), "--out",
                                        str(tmp_path / "o"), "--map", "shoe_size=Age"])  # fmt: skip
     assert result.exit_code != 0 and "not a case field or vital sign" in result.output
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=4000), st.floats(0, 120))
+def test_any_note_is_analyzed_without_crashing(note, age):
+    out = analyze_case_text(CaseIn(age_years=age, chief_complaint="x", note=note))
+    assert out.risk_level.value in {"low", "medium", "high"}
+    assert 0 < out.confidence <= 0.95
+
+
+def test_abbreviations_nurses_use():
+    out = MultimodalPipeline().analyze_clinical_text("c/o N/V and SOB. PMH HTN, COPD.", 50)
+    assert out.extracted_symptoms == ["nausea and vomiting", "shortness of breath"]
+    assert out.extracted_conditions == ["hypertension", "COPD"]

@@ -48,6 +48,7 @@
       link.textContent = row.chief_complaint;
       complaint.appendChild(link);
       tr.appendChild(complaint);
+      tr.appendChild(cell(row.reason || "", "reason"));
       tr.appendChild(cell(row.status, "status status-" + row.status));
       tr.appendChild(cell(minutes(Math.max(waited, 0)) + (overdue ? " — overdue, re-assess" : ""), "waiting"));
       tr.appendChild(cell(row.target_minutes === 0 ? "immediate" : row.target_minutes + " min", "target"));
