@@ -101,7 +101,14 @@ def test_batch_command_rejects_an_unknown_mapping(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(max_size=4000), st.floats(0, 120))
+# Any text CaseIn accepts: everything but control characters (tabs and new lines allowed).
+NOTE_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs")) | st.sampled_from("\n\t"),
+    max_size=4000,
+)
+
+
+@given(NOTE_TEXT, st.floats(0, 120))
 def test_any_note_is_analyzed_without_crashing(note, age):
     out = analyze_case_text(CaseIn(age_years=age, chief_complaint="x", note=note))
     assert out.risk_level.value in {"low", "medium", "high"}
