@@ -100,7 +100,6 @@ def test_batch_command_rejects_an_unknown_mapping(tmp_path):
     assert result.exit_code != 0 and "not a case field or vital sign" in result.output
 
 
-@settings(max_examples=60, deadline=None)
 # Any text CaseIn accepts: everything but control characters (tabs and new lines allowed).
 NOTE_TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs")) | st.sampled_from("\n\t"),
@@ -108,6 +107,7 @@ NOTE_TEXT = st.text(
 )
 
 
+@settings(max_examples=60, deadline=None)
 @given(NOTE_TEXT, st.floats(0, 120))
 def test_any_note_is_analyzed_without_crashing(note, age):
     out = analyze_case_text(CaseIn(age_years=age, chief_complaint="x", note=note))
