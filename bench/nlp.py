@@ -1,6 +1,6 @@
 """Context classifier benchmark: ours vs negspacy (NegEx) vs medspaCy's ConText, same run.
 
-Run: `.venv/bin/python bench/nlp.py [--repeat 5]` (needs the bench extra: negspacy, medspacy).
+Run: `.venv/bin/python bench/nlp.py [--repeat 9]` (needs the bench extra: negspacy, medspacy).
 
 Every sentence of our annotated sets (tests/data/context_*.jsonl) is classified by all three:
 spaCy blank English with the target set as the only entity for the peers, the raw text and
@@ -15,6 +15,7 @@ import argparse
 import json
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,15 +86,20 @@ def make_medspacy() -> Classifier:
     return classify
 
 
-def throughput(classify: Classifier, sentences: list[dict[str, Any]], repeat: int) -> float:
-    """Sentences per second over `repeat` passes (after one warm-up pass)."""
-    for s in sentences:
-        classify(s["text"], s["start"], s["end"])
-    started = time.perf_counter()
-    for _ in range(repeat):
-        for s in sentences:
-            classify(s["text"], s["start"], s["end"])
-    return repeat * len(sentences) / (time.perf_counter() - started)
+def throughputs(
+    classifiers: dict[str, Classifier], sentences: list[dict[str, Any]], rounds: int
+) -> dict[str, float]:
+    """Sentences per second for each classifier: passes interleaved round by round, median
+    taken, so a change in the machine's load hits all three alike."""
+    rates: dict[str, list[float]] = {name: [] for name in classifiers}
+    for round_ in range(rounds + 1):
+        for name, classify in classifiers.items():
+            started = time.perf_counter()
+            for s in sentences:
+                classify(s["text"], s["start"], s["end"])
+            if round_:  # the first round warms up
+                rates[name].append(len(sentences) / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def notes_per_second(sentences: list[dict[str, Any]], notes: int = 1000) -> float:
@@ -121,7 +127,7 @@ def notes_per_second(sentences: list[dict[str, Any]], notes: int = 1000) -> floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="timed passes over all sentences")
+    parser.add_argument("--repeat", type=int, default=9, help="timed rounds (median taken)")
     args = parser.parse_args()
 
     classifiers = {"ours": assess_context, "negspacy": make_negspacy(), "medspacy": make_medspacy()}
@@ -138,11 +144,10 @@ def main() -> None:
             print(f"{name:<10}{row}{scores['overall']['accuracy']:>14.3f}")
             summary[f"{set_name}_{name}_negation_f1"] = round(scores["negated"]["f1"], 3)
             summary[f"{set_name}_{name}_accuracy"] = round(scores["overall"]["accuracy"], 3)
-    print(f"\nthroughput over {len(everything)} sentences x {args.repeat}:")
-    rates = {}
-    for name, classify in classifiers.items():
-        rates[name] = throughput(classify, everything, args.repeat)
-        print(f"  {name:<10}{rates[name]:>10.0f} sentences/s")
+    print(f"\nthroughput over {len(everything)} sentences, median of {args.repeat} rounds:")
+    rates = throughputs(classifiers, everything, args.repeat)
+    for name, rate in rates.items():
+        print(f"  {name:<10}{rate:>10.0f} sentences/s")
     summary.update(
         ratio_vs_negspacy=round(rates["ours"] / rates["negspacy"], 2),
         ratio_vs_medspacy=round(rates["ours"] / rates["medspacy"], 2),
