@@ -59,6 +59,11 @@ class ContextResult(NamedTuple):
     hypothetical_by: str | None = None
     family_by: str | None = None
 
+    @property
+    def asserted(self) -> bool:
+        """About this patient, now: not negated, historical, hypothetical or someone else's."""
+        return not (self.negated or self.historical or self.hypothetical or self.family)
+
 
 _RELATIVE = (
     r"mother|mom|mum|father|dad|sister|brother|siblings?|sons?|daughters?|aunt|uncle|"

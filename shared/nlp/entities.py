@@ -10,6 +10,7 @@ from functools import cache
 from typing import Literal
 
 from shared.nlp.context import ContextResult, assess_context
+from shared.nlp.terms import term_pattern
 
 EntityKind = Literal["symptom", "condition", "medication", "allergy"]
 
@@ -80,20 +81,14 @@ class Entity:
 
     @property
     def asserted(self) -> bool:
-        c = self.context
-        return not (c.negated or c.historical or c.hypothetical or c.family)
-
-
-def _compile(words: str, abbreviations: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = [f"(?i:{words})", *abbreviations]
-    return re.compile(rf"(?<![\w/])(?:{'|'.join(alternatives)})(?![\w/])")
+        return self.context.asserted
 
 
 @cache
 def _lexicon() -> list[tuple[EntityKind, str, re.Pattern[str]]]:
     out: list[tuple[EntityKind, str, re.Pattern[str]]] = []
-    out += [("symptom", c, _compile(w, a)) for c, (w, a) in SYMPTOMS.items()]
-    out += [("condition", c, _compile(w, a)) for c, (w, a) in CONDITIONS.items()]
+    out += [("symptom", c, term_pattern(w, a)) for c, (w, a) in SYMPTOMS.items()]
+    out += [("condition", c, term_pattern(w, a)) for c, (w, a) in CONDITIONS.items()]
     return out
 
 

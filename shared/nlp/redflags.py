@@ -3,10 +3,10 @@ note asserts them for this patient now; ConText decides, and says why when it do
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from shared.nlp.context import ContextResult, assess_context
+from shared.nlp.terms import term_pattern
 
 # flag id -> (label, words in any case, abbreviations matched case-sensitively: "SI" is
 # suicidal ideation, "si" in "sinus" is not).
@@ -74,17 +74,10 @@ class RedFlagMention:
 
     @property
     def asserted(self) -> bool:
-        """For this patient, now: not negated, historical, hypothetical or someone else's."""
-        c = self.context
-        return not (c.negated or c.historical or c.hypothetical or c.family)
+        return self.context.asserted
 
 
-def _compile(words: str, abbreviations: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = [f"(?i:{words})", *abbreviations]
-    return re.compile(rf"(?<![\w/])(?:{'|'.join(alternatives)})(?![\w/])")
-
-
-_COMPILED = {flag: (label, _compile(w, a)) for flag, (label, w, a) in RED_FLAGS.items()}
+_COMPILED = {flag: (label, term_pattern(w, a)) for flag, (label, w, a) in RED_FLAGS.items()}
 
 
 def find_red_flags(text: str) -> list[RedFlagMention]:

@@ -27,7 +27,7 @@ def test_documented_settings_exist():
 
 
 def test_documented_commands_exist():
-    for command in ("up", "web", "worker", "db", "users", "tokens"):
+    for command in ("up", "web", "worker", "db", "users", "tokens", "analyze"):
         assert command in main.commands
         assert f"`medtriage {command}" in README
     assert (ROOT / "scripts" / "up").exists() and (ROOT / "scripts" / "test").exists()
