@@ -180,10 +180,19 @@ def latest_result(session: Session, case: Case) -> Result | None:
 
 def board_version(session: Session) -> tuple[Any, ...]:
     """A cheap fingerprint of everything the board shows; any change moves it."""
+    # Not only the latest update: a transaction that commits late with an earlier
+    # timestamp still moves the counts of what changed (started, analyzed, failed, risk).
     row = session.execute(
-        select(func.count(Case.id), func.max(Case.updated_at), func.max(Case.id)).where(
-            Case.status.in_(OPEN_STATUSES)
-        )
+        select(
+            func.count(Case.id),
+            func.max(Case.updated_at),
+            func.max(Case.id),
+            func.count(Case.started_at),
+            func.count(Case.analyzed_at),
+            func.count(Case.last_error),
+            func.sum(Case.risk_rank),
+            func.sum(Case.attempts),
+        ).where(Case.status.in_(OPEN_STATUSES))
     ).one()
     return tuple(row)
 

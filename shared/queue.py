@@ -34,6 +34,10 @@ MARKER_KEY = "medtriage:dispatched:{case_id}"
 LEASE_KEY = "medtriage:lease:{case_id}"
 MARKER_TTL_S = 7 * 24 * 3600
 
+_REFRESH_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+return 0
+"""
 _RELEASE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -90,6 +94,7 @@ class Dispatcher:
         self.redis = redis_client
         self.settings = settings
         self._release = self.redis.register_script(_RELEASE_IF_OWNER)
+        self._refresh = self.redis.register_script(_REFRESH_IF_OWNER)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Dispatcher:
@@ -129,8 +134,10 @@ class Dispatcher:
         )
         return token if ok else None
 
-    def refresh_lease(self, case_id: int, token: str) -> None:
-        self.redis.set(LEASE_KEY.format(case_id=case_id), token, ex=self.settings.lease_ttl_s)
+    def refresh_lease(self, case_id: int, token: str) -> bool:
+        """Extend our lease; False if it lapsed and another execution holds it now."""
+        key = LEASE_KEY.format(case_id=case_id)
+        return bool(self._refresh(keys=[key], args=[token, self.settings.lease_ttl_s]))
 
     def release_lease(self, case_id: int, token: str) -> None:
         self._release(keys=[LEASE_KEY.format(case_id=case_id)], args=[token])

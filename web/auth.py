@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -97,8 +98,11 @@ def init_app(app: Flask) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    """Only a path on this site: browsers read "/\\evil.com" as "//evil.com"."""
+    if target and target.startswith("/") and target.isprintable() and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
+            return target
     return url_for("board.board_page")
 
 

@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import audit
@@ -51,27 +51,38 @@ class Reconciler:
         done = Pass()
         grace = dt.timedelta(seconds=self.settings.queued_grace_s)
         lease_grace = dt.timedelta(seconds=self.settings.lease_ttl_s)
+        cutoff = func.coalesce(Case.dispatched_at, Case.created_at) < now - grace
         with self.sessions() as session:
-            queued = session.scalars(
-                select(Case)
-                .where(
-                    Case.status == CaseStatus.QUEUED,
-                    func.coalesce(Case.dispatched_at, Case.created_at) < now - grace,
-                )
+            queued = session.execute(
+                select(Case.id, Case.risk_level)
+                .where(Case.status == CaseStatus.QUEUED, cutoff)
                 .order_by(Case.risk_rank.desc(), Case.created_at)
                 .limit(500)
             ).all()
-            for case in queued:
-                if not self.dispatcher.has_marker(case.id) and self._resend(session, case):
-                    done.resent_queued += 1
-            running = session.scalars(
-                select(Case)
+            session.rollback()
+            for case_id, risk in queued:
+                if not self.dispatcher.has_marker(case_id):
+                    claimed = self._claim(
+                        session, case_id, Case.status == CaseStatus.QUEUED, cutoff
+                    )
+                    if claimed and self.dispatcher.send(case_id, risk):
+                        done.resent_queued += 1
+            running = session.execute(
+                select(Case.id, Case.risk_level, Case.started_at)
                 .where(Case.status == CaseStatus.RUNNING, Case.started_at < now - lease_grace)
                 .limit(500)
             ).all()
-            for case in running:
-                if not self.dispatcher.has_lease(case.id) and self._resend(session, case):
-                    done.resent_running += 1
+            session.rollback()
+            for case_id, risk, started_at in running:
+                if not self.dispatcher.has_lease(case_id):
+                    still_running = (
+                        Case.status == CaseStatus.RUNNING,
+                        Case.started_at == started_at,
+                    )
+                    if self._claim(session, case_id, *still_running) and self.dispatcher.send(
+                        case_id, risk
+                    ):
+                        done.resent_running += 1
             done.sealed = audit.seal(session)
         if done.resent_queued or done.resent_running:
             log.info(
@@ -81,13 +92,20 @@ class Reconciler:
             )
         return done
 
-    def _resend(self, session: Session, case: Case) -> bool:
-        if not self.dispatcher.send(case.id, case.risk_level):
-            return False
-        case.status = CaseStatus.QUEUED
-        case.dispatched_at = utcnow()
+    def _claim(self, session: Session, case_id: int, *still: ColumnElement[bool]) -> bool:
+        """Mark the case queued and re-dispatched, only if it is still as we saw it.
+
+        A worker may finish the case between our read and now: the conditions then match
+        no row, and we leave the case alone instead of pushing a finished one back.
+        """
+        result = session.execute(
+            update(Case)
+            .where(Case.id == case_id, *still)
+            .values(status=CaseStatus.QUEUED, dispatched_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
-        return True
+        return bool(getattr(result, "rowcount", 0) == 1)
 
 
 _thread: threading.Thread | None = None

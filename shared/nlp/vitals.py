@@ -149,25 +149,36 @@ def extract_vitals(text: str) -> tuple[list[VitalFinding], list[VitalFinding]]:
     return [f for f in found if _plausible(f)], [f for f in found if not _plausible(f)]
 
 
+_BLOOD_PRESSURE = ("systolic_bp", "diastolic_bp")
+
+
 def merge_vitals(structured: VitalSigns, note: str) -> MergedVitals:
-    """Structured fields win; the last plausible mention in the note fills each gap."""
+    """Structured fields win; the last plausible mention in the note fills each gap.
+
+    Blood pressure is taken as a pair: with either half typed in, the note's reading is only
+    compared, so a typed 100 never meets a noted diastolic of 110. Whatever the note says,
+    the merge never fails: if its values cannot stand together, the structured ones are used.
+    """
     findings, implausible = extract_vitals(note)
     latest: dict[str, VitalFinding] = {}
     for finding in findings:
         latest[finding.field] = finding  # later measurements supersede earlier ones
     values = structured.model_dump()
     sources = {k: "structured" for k, v in values.items() if v is not None and k != "spo2_scale2"}
+    typed_bp = any(values[f] is not None for f in _BLOOD_PRESSURE)
     conflicts = []
     for field, finding in latest.items():
         current = values.get(field)
-        if current is None:
+        if current is None and not (typed_bp and field in _BLOOD_PRESSURE):
             values[field] = finding.value
             sources[field] = "note"
-        elif not _same(current, finding.value):
+        elif current is not None and not _same(current, finding.value):
             conflicts.append(Conflict(field, current, finding.value, finding.start, finding.end))
-    return MergedVitals(
-        VitalSigns.model_validate(values), sources, findings, conflicts, implausible
-    )
+    try:
+        merged = VitalSigns.model_validate(values)
+    except ValidationError:
+        merged, sources = structured, {k: v for k, v in sources.items() if v == "structured"}
+    return MergedVitals(merged, sources, findings, conflicts, implausible)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -199,3 +199,17 @@ def test_red_flag_in_the_note_raises_provisional_risk_and_is_highlighted(client,
 def test_negated_red_flag_does_not_raise_the_risk(client, staff):
     body = submit(client, staff["nurse"].token, case_body("low", note="Denies chest pain or SI."))
     assert body["provisional_risk"] == "low"
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example", "//evil.example", "https://evil.example/"])
+def test_login_never_redirects_off_site(client, staff, target):
+    from tests.conftest import AuthActions
+
+    page = AuthActions(client)
+    response = client.post(
+        f"/login?next={target}",
+        data={"username": staff["nurse"].username, "password": "correct-horse-battery",
+              "csrf_token": page.csrf()},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"

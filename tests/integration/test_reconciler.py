@@ -72,3 +72,25 @@ def test_one_pass_at_a_time_across_workers(reconciler, redis_server):
     assert reconciler.run_once().skipped  # another worker's pass holds the lock
     redis_server.client().delete(LOCK_KEY)
     assert not reconciler.run_once().skipped
+
+
+def test_a_case_finished_meanwhile_is_not_pushed_back(client, staff, sessions, reconciler):
+    submit(client, staff["nurse"].token, case_body("low"))
+    (case_id,) = ids(sessions)
+    with sessions.begin() as session:  # the worker finished it after the reconciler's read
+        session.execute(update(Case).values(status=CaseStatus.ANALYZED))
+    with sessions() as session:
+        assert not reconciler._claim(session, case_id, Case.status == CaseStatus.RUNNING)
+    with sessions() as session:
+        assert session.scalar(select(Case.status)) == CaseStatus.ANALYZED
+
+
+def test_a_lapsed_lease_taken_over_is_not_refreshed_by_its_old_owner(reconciler):
+    dispatcher = reconciler.dispatcher
+    first = dispatcher.acquire_lease(42)
+    dispatcher.redis.delete(LEASE_KEY.format(case_id=42))  # lapsed
+    second = dispatcher.acquire_lease(42)
+    assert first and second and first != second
+    assert not dispatcher.refresh_lease(42, first)
+    assert dispatcher.redis.get(LEASE_KEY.format(case_id=42)).decode() == second
+    assert dispatcher.refresh_lease(42, second)

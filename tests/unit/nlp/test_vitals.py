@@ -109,3 +109,13 @@ def test_a_megabyte_of_junk_is_handled():
     junk = bytes(range(256)).decode("latin-1") * 4096 + "BP 120/80 " * 100
     plausible, _ = extract_vitals(junk)
     assert ("systolic_bp", 120) in {(f.field, f.value) for f in plausible}
+
+
+def test_blood_pressure_is_taken_as_a_pair_and_the_merge_never_fails():
+    merged = merge_vitals(VitalSigns(systolic_bp=100), "BP 140/110 at GP")
+    assert (merged.vitals.systolic_bp, merged.vitals.diastolic_bp) == (100, None)
+    assert [(c.field, c.structured, c.note) for c in merged.conflicts] == [
+        ("systolic_bp", 100, 140)
+    ]
+    odd = merge_vitals(VitalSigns(), "BP 80/90?")  # diastolic above systolic in the note
+    assert odd.vitals.systolic_bp is None and odd.vitals.diastolic_bp is None
