@@ -110,7 +110,7 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     (
         ["\\d+ (?:years?|yrs?|months?|weeks?) ago", "years ago", "in the past", _CHILDHOOD,
          "last (?:year|month|winter|summer)", "previously", _YEAR, "in (?:the )?(?:19|20)\\d0s",
-         _MONTH, "before", "\\((?:19|20)\\d\\d\\)"],
+         _MONTH, "\\((?:19|20)\\d\\d\\)"],
         Kind.BACKWARD, Category.HISTORICAL,
     ),
     (
@@ -147,7 +147,9 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     ),
     (
         # A relative who reports, brings or is told something is an informant, not the experiencer.
-        [f"(?:{_RELATIVE}) (?:who |were |was )?(?:{_INFORMANT_VERBS})"],
+        [f"(?:{_RELATIVE}) (?:who |were |was )?(?:{_INFORMANT_VERBS})",
+         f"(?:brought in by|found by|lives with|living with|accompanied by|with|by) "
+         f"(?:his |her |their |the )?(?:{_RELATIVE})"],
         Kind.PSEUDO, Category.FAMILY,
     ),
     (
@@ -166,14 +168,37 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     (["patient", "pt", "the patient", "client", "himself", "herself"],
      Kind.TERMINATE, Category.FAMILY),
 ]  # fmt: skip
+# Triggers that introduce a list ("denies fever, chills or vomiting", "PMH: HTN, DM, CVA") may
+# reach past commas over short items; every other forward trigger modifies the phrase after
+# it ("No fever, crushing chest pain": the chest pain is not negated), and a backward trigger
+# only the phrase before it. Under-reach over-triages; over-reach would hide a red flag.
+_LIST_TRIGGER = re.compile(
+    r"den(?:ies|ied|y|ying|eis|ys)|dneies|neg(?:ative|itive)? for|free of|absence of|"
+    r"no (?:evidence|signs?|complaints?) of|fails to reveal|"
+    r"history of|hx\.? of|hx|h/[o0]|his(?:tr|ot)ry of|past (?:medical )?history(?: of)?|"
+    r"pmhx?|pshx?|family (?:history|hx) of|fhx?(?: of)?|fam hx of|"
+    r"if|return if|return (?:to (?:the )?\w+ )?for|call if|come back (?:if|for)|watch for|"
+    r"monitor for|look out for|r/o|(?:to )?rule out|in case(?: of)?|"
+    r"(?:return )?precautions (?:given )?for|observe(?: \S+){0,3} for",
+    re.I,
+)
+_LIST_ITEM_WORDS = 4
+_LIST_CLOSE = re.compile(r"\b(?:or|nor)\b", re.I)
+
+
 # Said after the target before the next comma, these put it in the present ("h/o seizures, had
 # a seizure today"), whatever history trigger came before.
 _PRESENT_TIME = re.compile(
-    r"\b(?:today|tonight|now|currently|this (?:morning|evening|afternoon)|since arrival)\b", re.I
+    r"\b(?:today|tonight|now|currently|this (?:morning|evening|afternoon)|since arrival|"
+    r"on arrival|in triage|in (?:the )?(?:ED|ER|waiting room))\b",
+    re.I,
 )
 
 # Sentence and clause boundaries: end punctuation before a capital or digit, ; or a new line.
-_BOUNDARY = re.compile(r"[.!?]+(?=\s+[A-Z0-9\"'(])|[;\n]+|\s[-\u2013]\s|:(?=\s*\n)")
+# A full stop ends a sentence whatever follows ("No LOC. facial droop" is two), except after
+# a few abbreviations triage notes use.
+_BOUNDARY = re.compile(r"[.!?]+(?=\s)|[;\n]+|\s[-\u2013]\s|:(?=\s*\n)")
+_ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|vs|pt|hx|st|approx|e\.g|i\.e)$", re.I)
 
 
 def _wrap(alternation: str, kind: Kind, category: Category | None) -> str:
@@ -275,6 +300,10 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     """Bounds of the sentence or clause holding the target."""
     left, right = 0, len(text)
     for match in _BOUNDARY.finditer(text):
+        if match.group(0) == "." and _ABBREVIATION.search(
+            text, max(0, match.start() - 8), match.start()
+        ):
+            continue  # "Dr. Lee", "hx. of"
         if match.end() <= start:
             left = match.end()
         elif match.start() >= end:
@@ -359,14 +388,48 @@ def _walk(triggers: list[Trigger], scope_kind: Kind) -> dict[Category, Trigger]:
     return decided
 
 
+def _short_items(text: str, start: int, stop: int) -> bool:
+    return all(len(item.split()) <= _LIST_ITEM_WORDS for item in text[start:stop].split(","))
+
+
+def _reaches(
+    text: str, trigger: Trigger, start: int, end: int, commas: list[int], right: int
+) -> bool:
+    """Whether a scope trigger's scope can reach the target across the commas between."""
+    if trigger.kind not in (Kind.FORWARD, Kind.BACKWARD):
+        return True  # terminators and pseudo-triggers apply wherever they are
+    if trigger.kind is Kind.BACKWARD:
+        return not any(end <= c < trigger.start for c in commas)
+    if not any(trigger.end <= c < start for c in commas):
+        return True
+    if _LIST_TRIGGER.fullmatch(" ".join(trigger.text.split())):
+        # Each list item from the trigger to the target's own item must be short.
+        stop = next((c for c in commas if c >= end), right)
+        return _short_items(text, trigger.end, stop)
+    # Any other trigger crosses commas only in a list closed by "or"/"nor" that holds the
+    # target ("no facial droop, slurred speech, or arm drift"), never into a new phrase
+    # ("No fever, crushing chest pain").
+    item_start = max(c for c in commas if c < start) + 1  # the target's own list item
+    closing = _LIST_CLOSE.search(text, item_start, right)
+    if closing is None:
+        return False
+    stop = next((c for c in commas if c >= max(closing.end(), end)), right)
+    return _short_items(text, trigger.end, stop)
+
+
 def assess_context(text: str, start: int, end: int) -> ContextResult:
     """ConText properties of the target `text[start:end]`, with the deciding triggers."""
     if not 0 <= start <= end <= len(text):
         raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
     left, right = _sentence(text, start, end)
     triggers = find_triggers(text[left:right], left)
-    before = [t for t in reversed(triggers) if t.end <= start]  # nearest first
-    after = [t for t in triggers if t.start >= end]
+    commas = [i for i in range(left, right) if text[i] == ","]
+    before = [
+        t
+        for t in reversed(triggers)
+        if t.end <= start and _reaches(text, t, start, end, commas, right)
+    ]  # nearest first
+    after = [t for t in triggers if t.start >= end and _reaches(text, t, start, end, commas, right)]
     decided = _walk(after, Kind.BACKWARD)
     decided.update(_walk(before, Kind.FORWARD))  # the nearer, forward-scoped trigger wins
     historical = decided.get(Category.HISTORICAL)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shared.clinical.engine import assess_case
 from shared.schemas import CaseIn
 from tests.support.vitals import NORMAL
@@ -47,3 +49,41 @@ def test_scores_are_reported():
     result = assess_case(case(respiratory_rate=24, systolic_bp=95, heart_rate=110))
     assert result.qsofa is not None and result.qsofa.positive
     assert result.shock_index is not None and result.shock_index.value == 1.16
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "No fever, crushing chest pain radiating to left arm",
+        "No fever, crushing chest pain or SOB",
+        "Crushing chest pain, radial pulse absent",
+        "Not eating for 2 days, vomiting blood x3",
+        "No LOC. facial droop and slurred speech",
+        "Chest pain started 30 min before arrival",
+        "Known asthmatic, severe respiratory distress, cyanotic",
+        "Previously healthy 58M, crushing chest pain",
+        "Hx HTN, chest pain radiating to jaw",
+        "h/o seizures, seizing in triage",
+        "s/p fall, vomiting blood",
+        "Brought in by partner, actively seizing",
+        "Found by son, unresponsive",
+        "Lives with wife, crushing chest pain",
+        "No fever, chills, or night sweats. CP x1h.",
+    ],
+)
+def test_a_red_flag_is_never_hidden_by_a_cue_that_belongs_to_another_phrase(note):
+    assert assess_case(case(note)).risk_level.value == "high", note
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Denies fever, chest pain or SOB.",
+        "no facial droop, slurred speech, or arm drift",
+        "PMH: HTN, DM, CVA.",
+        "Mother had a stroke.",
+        "Return if chest pain, SOB or syncope.",
+    ],
+)
+def test_lists_under_one_cue_still_count(note):
+    assert assess_case(case(note)).risk_level.value == "low", note
