@@ -284,16 +284,20 @@ def _compiled() -> _Scanner:
 
 
 @cache
-def _owners(phrase: str) -> tuple[tuple[Kind, Category | None], ...]:
-    """The lexicon entries a matched phrase belongs to; pseudo-triggers hide the rest."""
+def _owners(phrase: str) -> tuple[tuple[Kind, Category | None, int], ...]:
+    """The lexicon entries a matched phrase belongs to, with each category's bit;
+    pseudo-triggers hide the rest."""
     owners = [
-        (kind, category)
+        (kind, category, 15 if category is None else _BIT[category])
         for pattern, kind, category in _compiled().entries
         if pattern.fullmatch(phrase)
     ]
-    if any(kind == Kind.PSEUDO for kind, _ in owners):
-        owners = [(kind, category) for kind, category in owners if kind == Kind.PSEUDO]
+    if any(kind == Kind.PSEUDO for kind, _, _ in owners):
+        owners = [owner for owner in owners if owner[0] == Kind.PSEUDO]
     return tuple(owners)
+
+
+_PLUS_OWNER = ((Kind.TERMINATE, Category.NEGATED, 1),)
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
@@ -364,9 +368,7 @@ def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
         text = sentence[start:end]
         # Whitespace folded and lower-cased, so the cache sees each phrase once.
         phrase = " ".join(text.lower().split())
-        owners = ((Kind.TERMINATE, Category.NEGATED),) if phrase == "+" else _owners(phrase)
-        for kind, category in owners:
-            bit = 15 if category is None else _BIT[category]
+        for kind, category, bit in _PLUS_OWNER if phrase == "+" else _owners(phrase):
             found.append(Trigger(text, offset + start, offset + end, kind, category, bit))
     found.sort(key=lambda t: t.start)
     return found
@@ -388,6 +390,14 @@ def _walk(triggers: list[Trigger], scope_kind: Kind) -> dict[Category, Trigger]:
     return decided
 
 
+def _commas(text: str, left: int, right: int) -> list[int]:
+    found, at = [], text.find(",", left, right)
+    while at >= 0:
+        found.append(at)
+        at = text.find(",", at + 1, right)
+    return found
+
+
 def _short_items(text: str, start: int, stop: int) -> bool:
     return all(len(item.split()) <= _LIST_ITEM_WORDS for item in text[start:stop].split(","))
 
@@ -396,7 +406,7 @@ def _reaches(
     text: str, trigger: Trigger, start: int, end: int, commas: list[int], right: int
 ) -> bool:
     """Whether a scope trigger's scope can reach the target across the commas between."""
-    if trigger.kind not in (Kind.FORWARD, Kind.BACKWARD):
+    if not commas or trigger.kind not in (Kind.FORWARD, Kind.BACKWARD):
         return True  # terminators and pseudo-triggers apply wherever they are
     if trigger.kind is Kind.BACKWARD:
         return not any(end <= c < trigger.start for c in commas)
@@ -423,7 +433,7 @@ def assess_context(text: str, start: int, end: int) -> ContextResult:
         raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
     left, right = _sentence(text, start, end)
     triggers = find_triggers(text[left:right], left)
-    commas = [i for i in range(left, right) if text[i] == ","]
+    commas = _commas(text, left, right)
     before = [
         t
         for t in reversed(triggers)
