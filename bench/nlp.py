@@ -39,14 +39,16 @@ SETS = {
 Classifier = Callable[[str, int, int], Any]
 
 
-def make_negspacy() -> Classifier:
-    """NegEx via negspacy on a blank English pipeline; it answers negation only."""
+def _spacy_classifier(
+    component: str, config: dict[str, Any], read: Callable[[Any], Any]
+) -> Classifier:
+    """Blank English, a sentencizer and `component`, the target set as the only entity;
+    `read` turns that entity into the four properties."""
     import spacy
-    from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("negex", config={"ent_types": ["TARGET"]})
+    nlp.add_pipe(component, config=config)
     steps = [proc for _, proc in nlp.pipeline]
 
     def classify(text: str, start: int, end: int) -> Any:
@@ -54,36 +56,38 @@ def make_negspacy() -> Classifier:
         doc.ents = [doc.char_span(start, end, label="TARGET", alignment_mode="expand")]
         for step in steps:
             doc = step(doc)
-        negated = bool(doc.ents[0]._.negex)
-        return SimpleNamespace(negated=negated, historical=False, hypothetical=False, family=False)
+        return read(doc.ents[0])
 
     return classify
 
 
+def make_negspacy() -> Classifier:
+    """NegEx via negspacy; it answers negation only."""
+    from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
+
+    return _spacy_classifier(
+        "negex",
+        {"ent_types": ["TARGET"]},
+        lambda ent: SimpleNamespace(
+            negated=bool(ent._.negex), historical=False, hypothetical=False, family=False
+        ),
+    )
+
+
 def make_medspacy() -> Classifier:
-    """medspaCy's ConText with its default rules on a blank English pipeline."""
-    import spacy
+    """medspaCy's ConText with its default rules."""
     from medspacy.context import ConText  # noqa: F401 - registers "medspacy_context"
 
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("medspacy_context")
-    steps = [proc for _, proc in nlp.pipeline]
-
-    def classify(text: str, start: int, end: int) -> Any:
-        doc = nlp.make_doc(text)
-        doc.ents = [doc.char_span(start, end, label="TARGET", alignment_mode="expand")]
-        for step in steps:
-            doc = step(doc)
-        ent = doc.ents[0]
-        return SimpleNamespace(
+    return _spacy_classifier(
+        "medspacy_context",
+        {},
+        lambda ent: SimpleNamespace(
             negated=bool(ent._.is_negated),
             historical=bool(ent._.is_historical),
             hypothetical=bool(ent._.is_hypothetical),
             family=bool(ent._.is_family),
-        )
-
-    return classify
+        ),
+    )
 
 
 def throughputs(
