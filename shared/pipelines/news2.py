@@ -11,9 +11,13 @@ from shared.pipelines.base import SAFETY_DISCLAIMER, library_versions
 from shared.schemas import Assessment, CaseIn, ModelInfo, TriageResult
 
 
+def age_phrase(age_years: float) -> str:
+    return f"{age_years:g}-year-old" if age_years >= 1 else "infant"
+
+
 def summarize(case: CaseIn, assessment: Assessment) -> str:
     """A templated, extractive summary: who, why they came, and what scored."""
-    age = f"{case.age_years:g}-year-old" if case.age_years >= 1 else "infant"
+    age = age_phrase(case.age_years)
     who = age if case.sex.value == "unknown" else f"{age} {case.sex.value}"
     parts = [who, f"chief complaint: {case.chief_complaint}"]
     news2 = assessment.news2

@@ -15,6 +15,7 @@ from shared import __version__
 from shared.clinical.engine import assess_case
 from shared.nlp.entities import Entity, find_entities, find_medications, no_known_allergies
 from shared.pipelines.base import SAFETY_DISCLAIMER, library_versions
+from shared.pipelines.news2 import age_phrase
 from shared.schemas import Assessment, CaseIn, ModelInfo, RiskLevel, TriageResult, VitalSigns
 
 MAX_CONFIDENCE = 0.95
@@ -87,7 +88,7 @@ def _summary(case: CaseIn, age_known: bool, a: Assessment, symptoms: list[str]) 
     if not age_known:
         who = "age not given (adult criteria assumed)"
     else:
-        who = f"{case.age_years:g}-year-old" if case.age_years >= 1 else "infant"
+        who = age_phrase(case.age_years)
     parts = [who, f"chief complaint: {case.chief_complaint}"]
     news2 = a.news2
     if news2.applicable and news2.total is not None:
