@@ -5,7 +5,14 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
 
 MAX_NOTE_CHARS = 20_000
 MAX_COMPLAINT_CHARS = 500
@@ -24,6 +31,32 @@ class RiskLevel(str, enum.Enum):
     @classmethod
     def highest(cls, *levels: RiskLevel) -> RiskLevel:
         return max(levels, key=lambda level: level.rank)
+
+
+class Acuity(enum.IntEnum):
+    """Five triage levels (ESI v4 / CTAS): 1 is the most urgent."""
+
+    RESUSCITATION = 1
+    EMERGENT = 2
+    URGENT = 3
+    LESS_URGENT = 4
+    NON_URGENT = 5
+
+    @property
+    def risk_level(self) -> RiskLevel:
+        """The seed's three levels: 1-2 High, 3 Medium, 4-5 Low."""
+        if self <= Acuity.EMERGENT:
+            return RiskLevel.HIGH
+        return RiskLevel.MEDIUM if self == Acuity.URGENT else RiskLevel.LOW
+
+    @property
+    def label(self) -> str:
+        """CTAS name, e.g. "2 emergent"."""
+        return f"{self.value} {self.name.lower().replace('_', '-')}"
+
+    @classmethod
+    def most_urgent(cls, *levels: Acuity | int) -> Acuity:
+        return cls(min(levels))
 
 
 class Consciousness(str, enum.Enum):
@@ -63,6 +96,7 @@ class VitalSigns(BaseModel):
     consciousness: Consciousness | None = None
     temperature_c: float | None = Field(None, ge=25.0, le=45.0, description="degrees C")
     pain: int | None = Field(None, ge=0, le=10)
+    gcs: int | None = Field(None, ge=3, le=15, description="Glasgow Coma Scale total")
 
     @field_validator("temperature_c")
     @classmethod
@@ -105,16 +139,57 @@ class CaseIn(BaseModel):
 
 
 class Reason(BaseModel):
-    """One factor behind a risk level: which rule, which value, and where in the text."""
+    """One factor behind an acuity level: which rule, which value, and where in the text."""
 
     rule: str
     detail: str
-    level: RiskLevel
+    acuity: Acuity
     value: float | int | str | None = None
     source: Literal["chief_complaint", "note"] | None = None
     start: int | None = None
     end: int | None = None
     evidence: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def level(self) -> RiskLevel:
+        """The seed's three-level risk of this reason's acuity."""
+        return self.acuity.risk_level
+
+
+class VitalConflict(BaseModel):
+    """A note value that disagrees with a typed field; `used` is the one that counted."""
+
+    field: str
+    structured: float | int | str | bool
+    note: float | int | str | bool
+    used: Literal["structured", "note"]
+    start: int
+    end: int
+
+
+class ComplaintFound(BaseModel):
+    """A presenting complaint read from the chief complaint or the note."""
+
+    id: str
+    name: str
+    group: str
+    pain_class: str
+    source: Literal["chief_complaint", "note"]
+    text: str
+    start: int
+    end: int
+    fuzzy: bool = False
+
+
+class PainAssessment(BaseModel):
+    """The pain that counted for the CTAS pain modifier, and how it was read."""
+
+    score: int | None  # 0-10, from the field, the note, or words ("severe" = 8)
+    severity: Literal["none", "mild", "moderate", "severe"] | None
+    location: Literal["central", "peripheral", "eye", "unknown"]
+    chronic: bool
+    source: str  # "vitals", "note", "chief complaint" ...
 
 
 class QSOFA(BaseModel):
@@ -160,12 +235,25 @@ class NEWS2Result(BaseModel):
 class Assessment(BaseModel):
     """The deterministic engine's verdict, with every reason and the scores it reports."""
 
-    risk_level: RiskLevel
+    acuity: Acuity
     news2: NEWS2Result
     reasons: list[Reason]
     qsofa: QSOFA | None = None
     shock_index: ShockIndex | None = None
     note_vitals: list[NoteVital] = []
+    vitals_documented: bool = True  # False: no HR, RR, SpO2 or BP in the fields or the note
+    missing_vitals: list[str] = []
+    conflicts: list[VitalConflict] = []
+    complaints: list[ComplaintFound] = []
+    pain: PainAssessment | None = None
+    confidence: float = Field(0.95, ge=0, le=0.95)
+    confidence_note: str = ""  # one sentence: why the confidence is what it is
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def risk_level(self) -> RiskLevel:
+        """The seed's three-level risk: 1-2 High, 3 Medium, 4-5 Low."""
+        return self.acuity.risk_level
 
 
 class ModelInfo(BaseModel):
@@ -182,6 +270,7 @@ class ModelInfo(BaseModel):
 class TriageResult(BaseModel):
     """What the worker stores for one analysis of a case."""
 
+    acuity: Acuity
     risk_level: RiskLevel
     assessment: Assessment
     summary: str

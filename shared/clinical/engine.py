@@ -10,7 +10,7 @@ from shared.clinical.risk import assess
 from shared.clinical.scores import qsofa, shock_index
 from shared.nlp.redflags import find_red_flags
 from shared.nlp.vitals import merge_vitals
-from shared.schemas import Assessment, CaseIn, NoteVital, Reason, RiskLevel
+from shared.schemas import Acuity, Assessment, CaseIn, NoteVital, Reason
 
 
 def red_flag_reasons(case: CaseIn) -> list[Reason]:
@@ -29,7 +29,7 @@ def red_flag_reasons(case: CaseIn) -> list[Reason]:
                         rule=f"red_flag_{mention.flag}",
                         detail=f"red flag: {mention.label} ({source.replace('_', ' ')} "
                         f'mentions "{mention.text}")',
-                        level=RiskLevel.HIGH,
+                        acuity=Acuity.EMERGENT,
                         value=mention.text,
                         source=source,
                         start=mention.start,
@@ -59,11 +59,11 @@ def assess_case(case: CaseIn) -> Assessment:
         )
         for f in merged.findings
     ]
-    level = RiskLevel.highest(base.risk_level, *(r.level for r in reasons))
+    level = Acuity.most_urgent(base.acuity, *(r.acuity for r in reasons))
     return Assessment(
-        risk_level=level,
+        acuity=level,
         news2=base.news2,
-        reasons=sorted(reasons, key=lambda r: -r.level.rank),
+        reasons=sorted(reasons, key=lambda r: r.acuity),
         qsofa=qsofa(merged.vitals),
         shock_index=shock_index(merged.vitals),
         note_vitals=note_vitals,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.clinical.news2 import describe, score_news2
-from shared.schemas import Assessment, CaseIn, NEWS2Result, Reason, RiskLevel
+from shared.schemas import Acuity, Assessment, CaseIn, NEWS2Result, Reason
 
 # ESI v5 danger-zone vitals: (upper age bound, inclusive?, HR limit, RR limit, band label).
 # Boundary convention: a band's lower edge belongs to it, so age 1.0 y is "1-3 y", 3.0 y is
@@ -42,19 +42,19 @@ def _news2_reasons(news2: NEWS2Result) -> list[Reason]:
         return []
     reasons: list[Reason] = []
     if news2.total >= NEWS2_MEDIUM:
-        level = RiskLevel.HIGH if news2.total >= NEWS2_HIGH else RiskLevel.MEDIUM
+        level = Acuity.EMERGENT if news2.total >= NEWS2_HIGH else Acuity.URGENT
         scored = ", ".join(describe(p) for p in news2.parameters if p.score > 0)
         prefix = "at least " if news2.is_floor else ""
         missing = f"; missing: {', '.join(news2.missing)}" if news2.missing else ""
         detail = f"NEWS2 {prefix}{news2.total} ({news2.band}{missing}): {scored}"
-        reasons.append(Reason(rule="news2_total", detail=detail, level=level, value=news2.total))
+        reasons.append(Reason(rule="news2_total", detail=detail, acuity=level, value=news2.total))
     for param in news2.parameters:
         if param.score == 3:
             reasons.append(
                 Reason(
                     rule="news2_single_parameter",
                     detail=f"single NEWS2 parameter scoring 3: {describe(param)}",
-                    level=RiskLevel.MEDIUM,
+                    acuity=Acuity.URGENT,
                     value=param.value,
                 )
             )
@@ -64,7 +64,7 @@ def _news2_reasons(news2: NEWS2Result) -> list[Reason]:
 def _danger_zone(rule: str, text: str, value: int) -> Reason:
     """A Medium reason for one danger-zone vital sign."""
     return Reason(
-        rule=rule, detail=f"danger-zone vital sign: {text}", level=RiskLevel.MEDIUM, value=value
+        rule=rule, detail=f"danger-zone vital sign: {text}", acuity=Acuity.URGENT, value=value
     )
 
 
@@ -95,7 +95,7 @@ def _special_group_reasons(case: CaseIn) -> list[Reason]:
             Reason(
                 rule="febrile_neonate",
                 detail=f"febrile neonate: {temperature} C at about {days} days old",
-                level=RiskLevel.HIGH,
+                acuity=Acuity.EMERGENT,
                 value=temperature,
             )
         )
@@ -106,7 +106,7 @@ def _special_group_reasons(case: CaseIn) -> list[Reason]:
             Reason(
                 rule="pregnancy_bp",
                 detail=f"pregnant with systolic BP {sbp} mmHg ({side})",
-                level=RiskLevel.MEDIUM,
+                acuity=Acuity.URGENT,
                 value=sbp,
             )
         )
@@ -117,18 +117,18 @@ def assess(case: CaseIn) -> Assessment:
     """Deterministic risk floor from structured data only; every level carries its reasons."""
     news2 = score_news2(case.vitals, age_years=case.age_years, pregnant=case.pregnant)
     reasons = _news2_reasons(news2) + _danger_zone_reasons(case) + _special_group_reasons(case)
-    level = RiskLevel.highest(RiskLevel.LOW, *(r.level for r in reasons))
-    if level is RiskLevel.LOW and news2.applicable and news2.is_floor:
+    level = Acuity.most_urgent(Acuity.LESS_URGENT, *(r.acuity for r in reasons))
+    if level is Acuity.LESS_URGENT and news2.applicable and news2.is_floor:
         # A low score from incomplete vitals must not read as reassurance.
         missing = ", ".join(news2.missing)
         reasons.append(
             Reason(
                 rule="news2_incomplete",
                 detail=f"NEWS2 is at least {news2.total}; not documented: {missing}",
-                level=RiskLevel.LOW,
+                acuity=Acuity.LESS_URGENT,
                 value=missing,
             )
         )
     # Most urgent first; the sort is stable so rule order is kept within a level.
-    reasons.sort(key=lambda r: -r.level.rank)
-    return Assessment(risk_level=level, news2=news2, reasons=reasons)
+    reasons.sort(key=lambda r: r.acuity)
+    return Assessment(acuity=level, news2=news2, reasons=reasons)

@@ -49,6 +49,7 @@ class News2Pipeline:
         assessment = assess_case(case)
         elapsed = (time.perf_counter() - started) * 1000
         return TriageResult(
+            acuity=assessment.acuity,
             risk_level=assessment.risk_level,
             assessment=assessment,
             summary=summarize(case, assessment),

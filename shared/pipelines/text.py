@@ -184,6 +184,7 @@ class ClinicalTextPipeline:
         out = analyze_case_text(case)
         elapsed = (time.perf_counter() - started) * 1000
         return TriageResult(
+            acuity=out.assessment.acuity,
             risk_level=out.risk_level,
             assessment=out.assessment,
             summary=out.summary,
