@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import enum
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 
@@ -80,23 +81,50 @@ _MONTH = (
     r"december)"
 )
 _CHILDHOOD = r"as an? (?:child|kid|toddler|baby|infant|teen(?:ager)?)|in childhood"
+_COUNT = r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|few|several|couple of"
+_UNIT = r"minute|min|hour|hr|h|day|d|week|wk"
 _INFORMANT_VERBS = (
     r"reports?|reported|states?|stated|says|said|notes?|noted|called|brought|found|"
     r"concerned|told|advised|instructed|educated|asked|requests?"
 )
 
+# "isn't", "doesn't", ...: a bare "not" in another spelling ("can't breathe" is not one).
+_NOT_CONTRACTED = r"(?:does|did|do|is|was|has|have|had)n['\u2019]?t"
+_SAY = r"have|has|complain of|report|endorse|exhibit|show|describe"
+_SEEN = (
+    r"seen|present|found|noted|observed|detected|demonstrated|identified|evident|apparent|"
+    r"visible|appreciated|elicited|reported|palpable|palpated|heard"
+)
+# Said after a finding, these say it is over: "chest pain now resolved" (not "resolving").
+_GONE = (
+    r"(?:(?:now|since|completely|fully|spontaneously|subsequently|rapidly|gradually|all|"
+    r"then|had|has|have|eventually|quickly) )?(?:resolved|disappeared|subsided|abated)"
+)
+
 # (phrases, kind, category). Phrases are regular expressions; spaces match any whitespace.
 LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     (
-        ["no", "not", "nor", "never", "denies", "denied", "deny", "denying", "deneis", "dneies",
-         "denys", "without", "w/o", "w/out", "negative for", "negitive for", "neg for", "free of",
-         "absence of", "no evidence of", "no signs? of", "no complaints? of", "no longer",
-         "resolution of", "fails to reveal", "rules out", "ruled out", "no one else"],
+        ["no", "not", _NOT_CONTRACTED, "nor", "neither", "never", "nil", "denies", "denied",
+         "deny", "denying", "deneis", "dneies", "denys", "never (?:had|having|been)", "without",
+         "w/o", "w/out",
+         "negative for", "negitive for", "neg for", "free of", "free from", "absence of",
+         "no evidence of", "no signs? of", "no complaints? of", "no longer", "resolution of",
+         "fails to reveal", "rules out", "ruled out", "no one else", "none of", "lack of",
+         "(?:was|were|is|are) negative for", "(?:(?:was|were|is|are) )?not associated with",
+         "(?:never|not|did not|didn't) develop(?:ed)?",
+         f"(?:does|did|do|is|was) not (?:{_SAY})", f"(?:{_NOT_CONTRACTED}) (?:{_SAY})",
+         "not complaining of"],
         Kind.FORWARD, Category.NEGATED,
     ),
     (
         ["(?:was|were|is|been|has been|have been) ruled out", "ruled out", "(?:is|was|were) absent",
-         "absent", "(?:was|were|is|are) negative", "not (?:seen|present|found|noted)", "denied"],
+         "absent", "(?:was|were|is|are) negative", "negative", "none", "denied",
+         f"(?:(?:was|were|is|are|been|be|has been|have been) )?not (?:{_SEEN})",
+         f"(?:(?:was|were|is|are|has been|have been) )?(?:{_GONE})",
+         "(?:did|does|has|have) not (?:appear|occur|develop|recur|progress|return)",
+         "(?:was|were|is|are|been|has been|have been) excluded",
+         "free(?<=-free)", "free(?<=symptom[ ]free)", "free(?<=pain[ ]free)",
+         "free(?<=seizure[ ]free)"],
         Kind.BACKWARD, Category.NEGATED,
     ),
     (
@@ -104,6 +132,7 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
          "past (?:medical )?history(?: of)?", "pmhx?", "pshx?", "previous(?:ly)?", "prior",
          "status post", "s/p", "known", "remote", _YEAR, "last (?:year|month|week|winter|summer)",
          "(?:admitted|hospitali[sz]ed|treated|seen)(?: \\w+){0,3} for", "ever (?:had|having|been)",
+         "never (?:had|having|been)",
          _CHILDHOOD],
         Kind.FORWARD, Category.HISTORICAL,
     ),
@@ -139,10 +168,18 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
         # Hide the trigger inside: these do not negate, or are not about the past.
         ["no (?:significant |interval )?(?:increase|change)", "not only", "not necessarily",
          "not (?:certain|sure) (?:if|whether|when|why|how)", "not sure",
+         "(?:does|did|do) not know", "not know",
          "not (?:been )?ruled out", "not excluded", "cannot be ruled out", "gram negative",
-         "no further", "not drain", "without difficulty", "not (?:improved|relieved)",
+         "no further (?:workup|work-up|imaging|testing|tests|investigations?|treatment|action|"
+         "intervention|management|follow-?up)", "not drain", "without difficulty",
+         "not (?:improved|relieved)",
          "no (?:improvement|relief)", "if any", "whether or not", "prior to arrival",
-         "history and physical", "hx and px", "no known allergies"],
+         "history and physical", "hx and px", "no known allergies",
+         # A duration makes it the present illness: "2-day history of chest pain".
+         f"(?:{_COUNT})[- ]?(?:{_UNIT})s?[- ](?:history|hx|h/o)(?: of)?",
+         "(?:short|brief|few|several|couple of) (?:hours?'?|days?'?|weeks?'?) (?:history|hx) of",
+         "(?:short|brief) (?:history|hx) of",
+         "(?:history|hx) of (?:the )?present(?:ing)? (?:illness|complaint)", "presenting history"],
         Kind.PSEUDO, None,
     ),
     (
@@ -154,12 +191,18 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     ),
     (
         ["but", "however", "although", "though", "yet", "except(?: for)?", "apart from",
-         "aside from", "which", "whereas", "while", "presents?(?: with)?",
+         "aside from", "besides", "other than", "which", "whereas", "while", "presents?(?: with)?",
          "presenting(?: with)?", "presented", "reports?", "reported", "complains? of",
          "complaining of", "c/o", "admits(?: to)?", "endorses", "states", "notes", "says"],
         Kind.TERMINATE, None,
     ),
-    (["positive for", "has", "now"], Kind.TERMINATE, Category.NEGATED),
+    (
+        # A new finding after a denial: "without past history developed pneumonia",
+        # "no focal findings and only slight neck stiffness".
+        ["positive for", "has", "now", "developed", "suggest(?:s|ed|ing)", "confirm(?:s|ed|ing)",
+         "consistent with", "only"],
+        Kind.TERMINATE, Category.NEGATED,
+    ),
     (
         ["now", "today", "tonight", "currently", "this (?:morning|evening|afternoon)",
          "since", "new", "again", "recurrent", "current"],
@@ -168,13 +211,20 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     (["patient", "pt", "the patient", "client", "himself", "herself"],
      Kind.TERMINATE, Category.FAMILY),
 ]  # fmt: skip
-# Triggers that introduce a list ("denies fever, chills or vomiting", "PMH: HTN, DM, CVA") may
-# reach past commas over short items; every other forward trigger modifies the phrase after
-# it ("No fever, crushing chest pain": the chest pain is not negated), and a backward trigger
-# only the phrase before it. Under-reach over-triages; over-reach would hide a red flag.
+# Scope over commas. A list trigger ("denies fever, chills, vomiting", "no fever, cough, rash",
+# "PMH: HTN, DM, CVA") reaches past commas, item after item, until an item opens a new clause:
+# one that asserts something ("has", "started", "+", a duration, radiation) or starts with a
+# word nobody puts in a list of denials ("No fever, crushing chest pain"). Every other forward
+# trigger modifies the phrase after it, a bare "not" only the few words after it ("did not
+# take her meds and chest pain started"), and a backward trigger only the phrase before it.
+# Terminators ("but", "reports", "presents with"), full stops, semicolons and new lines end
+# every scope. An unnegated red flag over-triages; a wrongly negated one hides a sick patient,
+# so when an item looks like a new clause, it is one.
 _LIST_TRIGGER = re.compile(
-    r"den(?:ies|ied|y|ying|eis|ys)|dneies|neg(?:ative|itive)? for|free of|absence of|"
-    r"no (?:evidence|signs?|complaints?) of|fails to reveal|"
+    r"no|nor|neither|never|never (?:had|having|been)|nil|none of|without|w/o|w/out|-ve for|"
+    r"den(?:ies|ied|y|ying|eis|ys)|dneies|neg(?:ative|itive)? for|free (?:of|from)|"
+    r"absence of|no (?:evidence|signs?|complaints?) of|fails to reveal|rules? out|ruled out|"
+    r"lack of|(?:was|were|is|are) negative for|(?:(?:was|were|is|are) )?not associated with|"
     r"history of|hx\.? of|hx|h/[o0]|his(?:tr|ot)ry of|past (?:medical )?history(?: of)?|"
     r"pmhx?|pshx?|family (?:history|hx) of|fhx?(?: of)?|fam hx of|"
     r"if|return if|return (?:to (?:the )?\w+ )?for|call if|come back (?:if|for)|watch for|"
@@ -182,17 +232,50 @@ _LIST_TRIGGER = re.compile(
     r"(?:return )?precautions (?:given )?for|observe(?: \S+){0,3} for",
     re.I,
 )
-_LIST_ITEM_WORDS = 4
+_GONE_RE = re.compile(rf"(?:(?:was|were|is|are|has been|have been)\s+)?{_GONE}", re.I)
+_BARE_NOT = re.compile(rf"not|{_NOT_CONTRACTED}", re.I)
+_BARE_NOT_WORDS = 3  # "does not have any chest pain"; not "did not take her meds and ..."
 _LIST_CLOSE = re.compile(r"\b(?:or|nor)\b", re.I)
+_LIST_ITEM_WORDS = 4  # for non-list triggers closed by "or": "no droop, slurred speech, or ..."
+# A list item that starts with one of these words, or holds one of the later ones, opens a
+# new clause ("No fever, crushing chest pain", "denies SOB, chest pain x2h").
+_NEW_CLAUSE_START = re.compile(
+    r"\s*(?:(?:and|or|with|w/)\s+)?(?:crushing|severe|sudden|acute|worst|new|newly|worsening|"
+    r"increasing|tearing|ripping|ongoing|persistent|constant|intense|excruciating|massive|"
+    r"profuse|heavy|actively|active|still|now|\+)(?![\w/])",
+    re.I,
+)
+_NEW_CLAUSE = re.compile(
+    r"\b(?:has|have|having|had|is|are|feels|felt|started|began|begun|developed|woke|"
+    r"radiat\w*|since|c/o|complains?|complaining|reports|endorses|presents|presenting|today|"
+    r"tonight|currently|x\s*\d|for\s+(?:the\s+)?(?:past\s+|last\s+)?(?:\d+|an?|one|two|three|"
+    r"few|several|couple)\s)",
+    re.I,
+)
 
 
 # Said after the target before the next comma, these put it in the present ("h/o seizures, had
-# a seizure today"), whatever history trigger came before.
+# a seizure today", "hx of chest pain since yesterday", "h/o CP x2 days"), whatever history
+# trigger came before. Months and years stay history: "asthma for 10 years".
 _PRESENT_TIME = re.compile(
     r"\b(?:today|tonight|now|currently|this (?:morning|evening|afternoon)|since arrival|"
-    r"on arrival|in triage|in (?:the )?(?:ED|ER|waiting room))\b",
+    r"on arrival|in triage|in (?:the )?(?:ED|ER|waiting room)|"
+    r"since (?:yesterday|last night|this|today|tonight|(?:this |the )?(?:am|pm|morning|"
+    r"evening|afternoon|noon|midnight|lunch|breakfast|dinner|waking)|\d{1,2}(?::?\d\d)?\b|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|(?:\d+|an?|one|two|three|few|several) "
+    r"(?:hours?|hrs?|days?|weeks?) ago)|"
+    r"x\s*(?:\d+|one|two|three|few|several)\s*(?:d|days?|h|hrs?|hours?|wks?|weeks?|mins?|"
+    r"minutes?)|"
+    r"for (?:the )?(?:past |last )?(?:\d+|an?|one|two|three|four|five|six|seven|few|several|"
+    r"couple of) (?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?))(?!\w)",
     re.I,
 )
+
+# A seizure a patient is "post-ictal" from is over: historical, not seizing now (CLINICAL.md:
+# seizing now is level 1). Not when the seizure's own phrase says it is going on.
+_SEIZURE = re.compile(r"(?:seizures?|seizure activity|sz|fits?|convulsions?|ictal)", re.I)
+_POSTICTAL = re.compile(r"\bpost[- ]?(?:ictal|ictally|seizure|sz|convulsion|fit)\b", re.I)
+_ONGOING = re.compile(r"\b(?:actively|still|again|another|ongoing|continuing|status)\b", re.I)
 
 # Sentence and clause boundaries: end punctuation before a capital or digit, ; or a new line.
 # A full stop ends a sentence whatever follows ("No LOC. facial droop" is two), except after
@@ -297,26 +380,14 @@ def _owners(phrase: str) -> tuple[tuple[Kind, Category | None, int], ...]:
     return tuple(owners)
 
 
-_PLUS_OWNER = ((Kind.TERMINATE, Category.NEGATED, 1),)
-
-
-def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
-    """Bounds of the sentence or clause holding the target."""
-    left, right = 0, len(text)
-    for match in _BOUNDARY.finditer(text):
-        if match.group(0) == "." and _ABBREVIATION.search(
-            text, max(0, match.start() - 8), match.start()
-        ):
-            continue  # "Dr. Lee", "hx. of"
-        if match.end() <= start:
-            left = match.end()
-        elif match.start() >= end:
-            right = match.start()
-            break
-    return left, right
-
-
-_PLUS = re.compile(r"(?<=\s)\+(?=\w)")
+# Signs the word scanner cannot see: "+CP" asserts what follows; "-ve for" negates a list
+# after it, a bare "-ve" the phrase before it ("troponin -ve"); "+ve" asserts.
+_SIGNS = re.compile(r"(?<!\S)(?:-ve(?:\s+for)?(?![\w/])|\+(?=\w))", re.I)
+_SIGN_OWNERS = {
+    "+": ((Kind.TERMINATE, Category.NEGATED, 1),),
+    "-ve for": ((Kind.FORWARD, Category.NEGATED, 1),),
+    "-ve": ((Kind.BACKWARD, Category.NEGATED, 1),),
+}
 
 
 @cache
@@ -357,7 +428,7 @@ def _scan(sentence: str) -> list[tuple[int, int]]:
         if match is not None:
             spans.append((at, match.end()))
             resume = match.end()
-    spans += [(m.start(), m.end()) for m in _PLUS.finditer(sentence)]
+    spans += [(m.start(), m.end()) for m in _SIGNS.finditer(sentence)]
     return spans
 
 
@@ -368,10 +439,18 @@ def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
         text = sentence[start:end]
         # Whitespace folded and lower-cased, so the cache sees each phrase once.
         phrase = " ".join(text.lower().split())
-        for kind, category, bit in _PLUS_OWNER if phrase == "+" else _owners(phrase):
+        if phrase == "reported" and _list_item_start(sentence, start):
+            continue  # "denies fever, reported weight loss": a list item, not a new clause
+        for kind, category, bit in _SIGN_OWNERS.get(phrase) or _owners(phrase):
             found.append(Trigger(text, offset + start, offset + end, kind, category, bit))
     found.sort(key=lambda t: t.start)
     return found
+
+
+def _list_item_start(sentence: str, at: int) -> bool:
+    """Whether `at` opens a list item: a comma, or "no", "any", "self-" just before it."""
+    before = sentence[:at].rstrip().lower()
+    return before.endswith((",", " no", " any", "self-")) or before in ("no", "any")
 
 
 def _walk(triggers: list[Trigger], scope_kind: Kind) -> dict[Category, Trigger]:
@@ -402,23 +481,42 @@ def _short_items(text: str, start: int, stop: int) -> bool:
     return all(len(item.split()) <= _LIST_ITEM_WORDS for item in text[start:stop].split(","))
 
 
+def _list_reaches(text: str, commas: list[int], start: int, end: int, right: int) -> bool:
+    """Whether every list item after the trigger's own, up to and including the target's,
+    is a list item and not a new clause. `commas` are those after the trigger."""
+    stop = next((c for c in commas if c >= end), right)
+    for i, comma in enumerate(commas):
+        if comma >= start:
+            break
+        item_end = commas[i + 1] if i + 1 < len(commas) else right
+        item_end = min(item_end, stop)
+        if _NEW_CLAUSE_START.match(text, comma + 1, item_end) or _NEW_CLAUSE.search(
+            text, comma + 1, item_end
+        ):
+            return False
+    return True
+
+
 def _reaches(
     text: str, trigger: Trigger, start: int, end: int, commas: list[int], right: int
 ) -> bool:
-    """Whether a scope trigger's scope can reach the target across the commas between."""
-    if not commas or trigger.kind not in (Kind.FORWARD, Kind.BACKWARD):
-        return True  # terminators and pseudo-triggers apply wherever they are
+    """Whether a scope trigger's scope can reach the target across what lies between."""
     if trigger.kind is Kind.BACKWARD:
         return not any(end <= c < trigger.start for c in commas)
+    if trigger.kind is not Kind.FORWARD:
+        return True  # terminators and pseudo-triggers apply wherever they are
+    phrase = " ".join(trigger.text.split())
+    if _BARE_NOT.fullmatch(phrase):
+        between = text[trigger.end : start]
+        return "," not in between and len(between.split()) <= _BARE_NOT_WORDS
     if not any(trigger.end <= c < start for c in commas):
         return True
-    if _LIST_TRIGGER.fullmatch(" ".join(trigger.text.split())):
-        # Each list item from the trigger to the target's own item must be short.
-        stop = next((c for c in commas if c >= end), right)
-        return _short_items(text, trigger.end, stop)
+    if _LIST_TRIGGER.fullmatch(phrase):
+        after = [c for c in commas if c >= trigger.end]
+        return _list_reaches(text, after, start, end, right)
     # Any other trigger crosses commas only in a list closed by "or"/"nor" that holds the
     # target ("no facial droop, slurred speech, or arm drift"), never into a new phrase
-    # ("No fever, crushing chest pain").
+    # ("Previously healthy 58M, crushing chest pain").
     item_start = max(c for c in commas if c < start) + 1  # the target's own list item
     closing = _LIST_CLOSE.search(text, item_start, right)
     if closing is None:
@@ -427,41 +525,110 @@ def _reaches(
     return _short_items(text, trigger.end, stop)
 
 
+class ContextDocument:
+    """One text, split into sentences once and each sentence scanned for triggers once, so
+    that every target in it shares that work. `assess_context` keeps the last few."""
+
+    __slots__ = ("_ends", "_sentences", "_starts", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        starts, ends = [], []
+        for match in _BOUNDARY.finditer(text):
+            if match.group(0) == "." and _ABBREVIATION.search(
+                text, max(0, match.start() - 8), match.start()
+            ):
+                continue  # "Dr. Lee", "hx. of"
+            starts.append(match.start())
+            ends.append(match.end())
+        self._starts, self._ends = starts, ends
+        self._sentences: dict[tuple[int, int], tuple[list[Trigger], list[int]]] = {}
+
+    def sentence(self, start: int, end: int) -> tuple[int, int]:
+        """Bounds of the sentence or clause holding the target."""
+        i = bisect_right(self._ends, start) - 1
+        j = bisect_left(self._starts, end)
+        left = self._ends[i] if i >= 0 else 0
+        right = self._starts[j] if j < len(self._starts) else len(self.text)
+        return left, right
+
+    def _scanned(self, left: int, right: int) -> tuple[list[Trigger], list[int]]:
+        found = self._sentences.get((left, right))
+        if found is None:
+            found = (find_triggers(self.text[left:right], left), _commas(self.text, left, right))
+            self._sentences[(left, right)] = found
+        return found
+
+    def assess(self, start: int, end: int) -> ContextResult:
+        """ConText properties of the target `text[start:end]`, with the deciding triggers."""
+        text = self.text
+        if not 0 <= start <= end <= len(text):
+            raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
+        left, right = self.sentence(start, end)
+        triggers, commas = self._scanned(left, right)
+        before = [
+            t
+            for t in reversed(triggers)
+            if t.end <= start and _reaches(text, t, start, end, commas, right)
+        ]  # nearest first
+        after = [
+            t for t in triggers if t.start >= end and _reaches(text, t, start, end, commas, right)
+        ]
+        decided = _walk(after, Kind.BACKWARD)
+        decided.update(_walk(before, Kind.FORWARD))  # the nearer, forward-scoped trigger wins
+        historical = decided.get(Category.HISTORICAL)
+        if historical is not None:
+            comma = text.find(",", end, right)
+            if _PRESENT_TIME.search(text, end, right if comma < 0 else comma):
+                historical = None
+        elif _SEIZURE.fullmatch(text, start, end):
+            historical = self._postictal(start, end, left, right, commas)
+        family = decided.get(Category.FAMILY)
+        if family is not None:
+            historical = None  # "historical" is the patient's own past; a relative's is family
+        negated = decided.get(Category.NEGATED)
+        if negated is not None and historical is not None and _GONE_RE.fullmatch(negated.text):
+            negated = None  # "a headache 2 years ago that resolved": history, not a denial
+        hypothetical = decided.get(Category.HYPOTHETICAL)
+        return ContextResult(
+            negated=negated is not None,
+            historical=historical is not None,
+            hypothetical=hypothetical is not None,
+            family=family is not None,
+            negated_by=_text(negated),
+            historical_by=_text(historical),
+            hypothetical_by=_text(hypothetical),
+            family_by=_text(family),
+        )
+
+    def _postictal(
+        self, start: int, end: int, left: int, right: int, commas: list[int]
+    ) -> Trigger | None:
+        """A "post-ictal" or "post seizure" in the sentence: the seizure is over, unless its
+        own phrase says it is going on ("post-ictal, then seizing again")."""
+        match = _POSTICTAL.search(self.text, left, right)
+        if match is None:
+            return None
+        item_left = max((c + 1 for c in commas if c < start), default=left)
+        item_right = next((c for c in commas if c >= end), right)
+        item = self.text[item_left:item_right]
+        if _ONGOING.search(item) or _PRESENT_TIME.search(item):
+            return None
+        bit = _BIT[Category.HISTORICAL]
+        return Trigger(
+            match.group(0), match.start(), match.end(), Kind.FORWARD, Category.HISTORICAL, bit
+        )
+
+
+@lru_cache(maxsize=16)
+def context_document(text: str) -> ContextDocument:
+    """The `ContextDocument` of `text`, kept for the next target in the same text."""
+    return ContextDocument(text)
+
+
 def assess_context(text: str, start: int, end: int) -> ContextResult:
     """ConText properties of the target `text[start:end]`, with the deciding triggers."""
-    if not 0 <= start <= end <= len(text):
-        raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
-    left, right = _sentence(text, start, end)
-    triggers = find_triggers(text[left:right], left)
-    commas = _commas(text, left, right)
-    before = [
-        t
-        for t in reversed(triggers)
-        if t.end <= start and _reaches(text, t, start, end, commas, right)
-    ]  # nearest first
-    after = [t for t in triggers if t.start >= end and _reaches(text, t, start, end, commas, right)]
-    decided = _walk(after, Kind.BACKWARD)
-    decided.update(_walk(before, Kind.FORWARD))  # the nearer, forward-scoped trigger wins
-    historical = decided.get(Category.HISTORICAL)
-    if historical is not None:
-        comma = text.find(",", end, right)
-        if _PRESENT_TIME.search(text, end, right if comma < 0 else comma):
-            historical = None
-    family = decided.get(Category.FAMILY)
-    if family is not None:
-        historical = None  # "historical" is the patient's own past; a relative's is family
-    negated = decided.get(Category.NEGATED)
-    hypothetical = decided.get(Category.HYPOTHETICAL)
-    return ContextResult(
-        negated=negated is not None,
-        historical=historical is not None,
-        hypothetical=hypothetical is not None,
-        family=family is not None,
-        negated_by=_text(negated),
-        historical_by=_text(historical),
-        hypothetical_by=_text(hypothetical),
-        family_by=_text(family),
-    )
+    return context_document(text).assess(start, end)
 
 
 def _text(trigger: Trigger | None) -> str | None:

@@ -19,6 +19,7 @@ from tests.support.context_eval import (
     load_sentences,
     target_starts,
 )
+from tests.support.maccrobat import FOLDER, TYPES, load_maccrobat, negation_scores
 
 ALLOWED_KEYS = {"id", "text", "target", "occurrence", "pseudo", "note", *PROPERTIES}
 
@@ -158,3 +159,56 @@ def test_format_report_is_aligned():
     assert len({len(ln) for ln in rows}) == 1
     assert "0.500" in rows[0] and "1.000" in rows[0]
     assert "(0/4 right)" in report  # family=True is wrong on three rows, negated on one
+
+
+# MACCROBAT 2020 case reports (../shared/data, development data): negation of Sign_symptom
+# and Disease_disorder spans. Before issue 6's fixes: P 0.899, R 0.694, F1 0.783.
+needs_maccrobat = pytest.mark.skipif(not FOLDER.exists(), reason="../shared/data absent")
+
+
+@needs_maccrobat
+def test_maccrobat_loader_reads_spans_types_and_negation():
+    docs = load_maccrobat()
+    assert len(docs) == 200
+    targets = [t for doc in docs for t in doc.targets]
+    assert {t.type for t in targets} == set(TYPES)
+    assert sum(t.type == "Sign_symptom" for t in targets) == 3382
+    assert sum(t.type == "Disease_disorder" for t in targets) == 1362
+    assert 700 < sum(t.negated for t in targets) < 1049  # NEG also marks other event types
+    for doc in docs[:20]:
+        for t in doc.targets:
+            assert doc.text[t.start : t.end] == t.text
+
+
+def test_maccrobat_parse_and_scores_on_a_toy_corpus(tmp_path):
+    text = "No fever. Cough and rash."
+    (tmp_path / "1.txt").write_text(text)
+    (tmp_path / "1.ann").write_text(
+        "T1\tSign_symptom 3 8\tfever\nE1\tSign_symptom:T1 \nA1\tPOLARITY E1 NEG\n"
+        "T2\tSign_symptom 10 15\tCough\nE2\tSign_symptom:T2 \n"
+        "T3\tDisease_disorder 20 24\trash\nE3\tDisease_disorder:T3 \n"
+        "T4\tLab_value 0 2\tNo\n"
+    )
+    [doc] = load_maccrobat(tmp_path)
+    assert [(t.text, t.type, t.negated) for t in doc.targets] == [
+        ("fever", "Sign_symptom", True), ("Cough", "Sign_symptom", False),
+        ("rash", "Disease_disorder", False),
+    ]  # fmt: skip
+    everything = negation_scores(lambda text, start, end: True, [doc])
+    assert (everything["overall"]["tp"], everything["overall"]["fp"]) == (1, 2)
+    assert everything["overall"]["precision"] == pytest.approx(1 / 3)
+    assert everything["Sign_symptom"]["recall"] == 1.0
+    by_doc = negation_scores(predict_doc=lambda d: [t.negated for t in d.targets], docs=[doc])
+    assert by_doc["overall"]["f1"] == 1.0 and by_doc["targets"] == 3
+    with pytest.raises(ValueError):
+        negation_scores(predict_doc=lambda d: [True], docs=[doc])
+
+
+@needs_maccrobat
+def test_maccrobat_negation_floor():
+    from shared.nlp.context import assess_context
+
+    scores = negation_scores(assess_context)
+    assert scores["overall"]["precision"] >= 0.86, scores["overall"]
+    assert scores["overall"]["recall"] >= 0.83, scores["overall"]
+    assert scores["overall"]["f1"] >= 0.85, scores["overall"]
