@@ -17,16 +17,24 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from shared.pipelines.text import analyze_case_text
-from shared.schemas import CaseIn, VitalSigns
+from shared.schemas import Acuity, CaseIn, VitalSigns
 
 VITAL_FIELDS = set(VitalSigns.model_fields)
 
 
 @dataclass
 class BatchSummary:
-    risk_levels: Counter[str] = field(default_factory=Counter)
+    acuity: Counter[Acuity] = field(default_factory=Counter)
     errors: int = 0
     lines: int = 0
+
+    def table(self) -> list[str]:
+        """Cases per acuity level 1-5 with the seed's risk level beside it, then errors."""
+        lines = [f"{'acuity':<18}{'risk':<8}{'cases':>7}"]
+        for level in Acuity:
+            lines.append(f"{level.label:<18}{level.risk_level.value:<8}{self.acuity[level]:>7}")
+        lines.append(f"{'errors':<26}{self.errors:>7}")
+        return lines
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
@@ -84,7 +92,7 @@ def analyze_lines(rows: Iterator[tuple[int, Any]], out: TextIO) -> Iterator[Batc
             case = CaseIn.model_validate(row)
             result = analyze_case_text(case)
             record.update(patient_ref=case.patient_ref, result=result.model_dump(mode="json"))
-            summary.risk_levels[result.risk_level.value] += 1
+            summary.acuity[result.assessment.acuity] += 1
         except (ValidationError, ValueError) as exc:
             record["error"] = _message(exc)
             summary.errors += 1

@@ -1,22 +1,20 @@
-"""Case services: intake in one transaction, reading a case, the board."""
+"""Case services: intake in one transaction, reading a case."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Engine, Insert, Table, bindparam, func, select
+from sqlalchemy import Engine, Insert, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.accounts import Principal
+from shared.board import board_row, conflict_view, iso, stored_conflicts
 from shared.clinical.engine import assess_case
 from shared.db.models import AuditEvent, Case, CaseStatus, Result, utcnow
-from shared.schemas import CaseIn, RiskLevel
-
-OPEN_STATUSES = (CaseStatus.QUEUED, CaseStatus.RUNNING, CaseStatus.ANALYZED, CaseStatus.FAILED)
+from shared.schemas import Acuity, CaseIn
 
 
 def find_by_idempotency_key(session: Session, user: Principal, key: str) -> Case | None:
@@ -28,7 +26,7 @@ def find_by_idempotency_key(session: Session, user: Principal, key: str) -> Case
 def create_case(
     session: Session, user: Principal, case_in: CaseIn, idempotency_key: str | None = None
 ) -> tuple[Case, bool]:
-    """Write the case, its provisional risk and its audit event atomically.
+    """Write the case, its provisional acuity and its audit event atomically.
 
     Returns (case, created). A repeated idempotency key returns the first case, also when
     two submits race: the unique constraint decides and the loser reads the winner's row.
@@ -52,6 +50,10 @@ def create_case(
         "provisional_reasons": [r.model_dump(mode="json") for r in assessment.reasons],
         "risk_level": assessment.risk_level,
         "risk_rank": assessment.risk_level.rank,
+        "provisional_acuity": assessment.acuity,
+        "acuity": assessment.acuity,
+        "vitals_documented": assessment.vitals_documented,
+        "vital_conflicts": stored_conflicts(assessment),
         "attempts": 0,
         "created_at": now,
         "updated_at": now,
@@ -59,7 +61,12 @@ def create_case(
     event = {
         "actor": user.username,
         "action": "case.submitted",
-        "detail": {"provisional_risk": assessment.risk_level.value},
+        "detail": {
+            "provisional_acuity": int(assessment.acuity),
+            "provisional_risk": assessment.risk_level.value,
+            "vitals_documented": assessment.vitals_documented,
+            "vital_conflicts": [c.field for c in assessment.conflicts],
+        },
     }
     try:
         if session.get_bind().dialect.name == "postgresql":
@@ -107,7 +114,8 @@ def _intake_statements() -> tuple[Insert, Insert, Insert]:
 CASE_COLUMNS = (
     "public_id", "submitted_by_id", "idempotency_key", "patient_ref", "age_years", "sex",
     "pregnant", "chief_complaint", "note", "vitals", "status", "provisional_risk",
-    "provisional_reasons", "risk_level", "risk_rank", "attempts", "created_at", "updated_at",
+    "provisional_reasons", "risk_level", "risk_rank", "provisional_acuity", "acuity",
+    "vitals_documented", "vital_conflicts", "attempts", "created_at", "updated_at",
 )  # fmt: skip
 INSERT_CASE, INSERT_EVENT, INSERT_CASE_AND_EVENT = _intake_statements()
 
@@ -145,7 +153,21 @@ def form_idempotency_key(token: str) -> str:
     return "form:" + hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
-def case_to_dict(case: Case, result: Result | None, targets: dict[str, int]) -> dict[str, Any]:
+RISK_TO_ACUITY = {"high": Acuity.EMERGENT, "medium": Acuity.URGENT, "low": Acuity.LESS_URGENT}
+
+
+def _with_acuity(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reasons stored before the five levels carry only `level`: give them its acuity."""
+    out = []
+    for reason in reasons:
+        if reason.get("acuity") is None:
+            acuity = RISK_TO_ACUITY.get(str(reason.get("level")), Acuity.LESS_URGENT)
+            reason = {**reason, "acuity": int(acuity)}
+        out.append({**reason, "acuity_label": Acuity(reason["acuity"]).label})
+    return out
+
+
+def case_to_dict(case: Case, result: Result | None, targets: dict[int, int]) -> dict[str, Any]:
     """The case as the API and the case page show it."""
     out = board_row(case, targets)
     out.update(
@@ -155,19 +177,30 @@ def case_to_dict(case: Case, result: Result | None, targets: dict[str, int]) -> 
         pregnant=case.pregnant,
         note=case.note,
         vitals=case.vitals,
+        provisional_acuity=int(case.provisional_acuity),
+        provisional_acuity_label=case.provisional_acuity.label,
         provisional_risk=case.provisional_risk.value,
-        provisional_reasons=case.provisional_reasons,
-        analyzed_at=_iso(case.analyzed_at),
+        provisional_reasons=_with_acuity(case.provisional_reasons),
+        analyzed_at=iso(case.analyzed_at),
         result=None,
     )
     if result is not None:
+        payload = dict(result.payload)
+        assessment = dict(payload.get("assessment") or {})
+        assessment["reasons"] = _with_acuity(assessment.get("reasons") or [])
+        assessment["conflicts"] = [conflict_view(c) for c in assessment.get("conflicts") or []]
         out["result"] = {
+            **payload,
+            "assessment": assessment,
+            # The stored acuity is final: the pipeline's, made no less urgent than intake's.
+            "acuity": int(result.acuity),
+            "acuity_label": result.acuity.label,
             "risk_level": result.risk_level.value,
+            "pipeline_acuity": payload.get("acuity"),
             "pipeline": result.pipeline,
             "pipeline_version": result.pipeline_version,
             "model_ids": result.model_ids.split(","),
-            "created_at": _iso(result.created_at),
-            **result.payload,
+            "created_at": iso(result.created_at),
         }
     return out
 
@@ -176,66 +209,3 @@ def latest_result(session: Session, case: Case) -> Result | None:
     return session.scalar(
         select(Result).where(Result.case_id == case.id).order_by(Result.id.desc()).limit(1)
     )
-
-
-def board_version(session: Session) -> tuple[Any, ...]:
-    """A cheap fingerprint of everything the board shows; any change moves it."""
-    # Not only the latest update: a transaction that commits late with an earlier
-    # timestamp still moves the counts of what changed (started, analyzed, failed, risk).
-    row = session.execute(
-        select(
-            func.count(Case.id),
-            func.max(Case.updated_at),
-            func.max(Case.id),
-            func.count(Case.started_at),
-            func.count(Case.analyzed_at),
-            func.count(Case.last_error),
-            func.sum(Case.risk_rank),
-            func.sum(Case.attempts),
-        ).where(Case.status.in_(OPEN_STATUSES))
-    ).one()
-    return tuple(row)
-
-
-def board_counts(session: Session) -> dict[str, int]:
-    """Open cases per level, over all of them (the row list is capped)."""
-    counts = {level.value: 0 for level in (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW)}
-    for level, count in session.execute(
-        select(Case.risk_level, func.count(Case.id))
-        .where(Case.status.in_(OPEN_STATUSES))
-        .group_by(Case.risk_level)
-    ):
-        counts[level.value] = count
-    return counts
-
-
-def board_cases(session: Session, limit: int = 500) -> list[Case]:
-    """Open cases, most urgent first, then longest waiting."""
-    return list(
-        session.scalars(
-            select(Case)
-            .where(Case.status.in_(OPEN_STATUSES))
-            .order_by(Case.risk_rank.desc(), Case.created_at.asc(), Case.id.asc())
-            .limit(limit)
-        )
-    )
-
-
-def board_row(case: Case, targets: dict[str, int]) -> dict[str, Any]:
-    target = targets[case.risk_level.value]
-    return {
-        "id": case.public_id,
-        "chief_complaint": case.chief_complaint,
-        "status": case.status.value,
-        "risk_level": case.risk_level.value,
-        "provisional": case.status in (CaseStatus.QUEUED, CaseStatus.RUNNING),
-        "created_at": _iso(case.created_at),
-        "target_minutes": target,
-        # The engine is deterministic: the first reason at intake is the first after analysis.
-        "reason": case.provisional_reasons[0]["detail"] if case.provisional_reasons else None,
-        "due_at": _iso(case.created_at + dt.timedelta(minutes=target)),
-    }
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat() if value is not None else None

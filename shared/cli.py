@@ -269,10 +269,7 @@ def analyze(in_path: str, out_path: str, is_csv: bool, mapping: tuple[str, ...])
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     elapsed = time.perf_counter() - started
-    click.echo(f"\n{'risk level':<12}{'cases':>8}")
-    for level in ("high", "medium", "low"):
-        click.echo(f"{level:<12}{summary.risk_levels[level]:>8}")
-    click.echo(f"{'errors':<12}{summary.errors:>8}")
+    click.echo("\n" + "\n".join(summary.table()))
     click.echo(
         f"{summary.lines} lines in {elapsed:.1f} s "
         f"({summary.lines / elapsed if elapsed else 0:.1f} notes/s); results in {out_path}"

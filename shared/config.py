@@ -38,10 +38,12 @@ class Settings(BaseSettings):
     queued_grace_s: float = Field(15.0, description="queued with no dispatch marker this long")
     pipeline: str = Field("clinical-text", description="registry name or 'module:Class'")
 
-    # Board
-    target_minutes_high: int = 0
-    target_minutes_medium: int = 30
-    target_minutes_low: int = 120
+    # Board: waiting-time targets per acuity level (CTAS), in minutes
+    target_minutes_1: int = Field(0, ge=0, description="1 resuscitation: at once")
+    target_minutes_2: int = Field(15, ge=0, description="2 emergent")
+    target_minutes_3: int = Field(30, ge=0, description="3 urgent")
+    target_minutes_4: int = Field(60, ge=0, description="4 less urgent")
+    target_minutes_5: int = Field(120, ge=0, description="5 non-urgent")
     board_poll_ms: int = 3000
 
     # Model settings used by the model-backed pipelines (later issues)
@@ -72,11 +74,14 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.instance_path / 'medtriage.db').resolve()}"
 
-    def target_minutes(self) -> dict[str, int]:
+    def target_minutes(self) -> dict[int, int]:
+        """Minutes each acuity level (1-5) may wait."""
         return {
-            "high": self.target_minutes_high,
-            "medium": self.target_minutes_medium,
-            "low": self.target_minutes_low,
+            1: self.target_minutes_1,
+            2: self.target_minutes_2,
+            3: self.target_minutes_3,
+            4: self.target_minutes_4,
+            5: self.target_minutes_5,
         }
 
     def resolved_secret_key(self) -> str:

@@ -20,15 +20,23 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from shared.config import Settings
 from shared.messages import list_key, task_message
-from shared.schemas import RiskLevel
+from shared.schemas import Acuity
 
 log = logging.getLogger(__name__)
 
 TASK_ANALYZE = "triage.analyze_case"
 
-# Redis transport: 0 is the highest priority; one Redis list per step.
+# Redis transport: 0 is the highest priority; one Redis list per step. Acuity 1 and 2 share
+# the first list (both "now or within minutes"), 3 is next, then 4, then 5. The steps are
+# those of the three-level seed, so messages already queued stay on lists the worker reads.
 PRIORITY_STEPS = [0, 3, 6, 9]
-PRIORITY = {RiskLevel.HIGH: 0, RiskLevel.MEDIUM: 3, RiskLevel.LOW: 6}
+PRIORITY = {
+    Acuity.RESUSCITATION: 0,
+    Acuity.EMERGENT: 0,
+    Acuity.URGENT: 3,
+    Acuity.LESS_URGENT: 6,
+    Acuity.NON_URGENT: 9,
+}
 
 MARKER_KEY = "medtriage:dispatched:{case_id}"
 LEASE_KEY = "medtriage:lease:{case_id}"
@@ -67,7 +75,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend": None,
         "task_ignore_result": True,
         "task_default_queue": settings.queue_name,
-        "task_default_priority": PRIORITY[RiskLevel.LOW],
+        "task_default_priority": PRIORITY[Acuity.LESS_URGENT],
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_soft_time_limit": settings.task_soft_time_limit_s,
@@ -103,12 +111,12 @@ class Dispatcher:
         )
         return cls(client, settings)
 
-    def send(self, case_id: int, risk: RiskLevel) -> bool:
+    def send(self, case_id: int, acuity: Acuity | int) -> bool:
         """Publish the task and set its dispatch marker atomically; False if Redis is down.
 
         MULTI/EXEC: either both land or neither does, so a marker never hides a lost case.
         """
-        priority = PRIORITY[risk]
+        priority = PRIORITY[Acuity(acuity)]
         message = task_message(TASK_ANALYZE, [case_id], self.settings.queue_name, priority)
         try:
             with self.redis.pipeline(transaction=True) as pipe:

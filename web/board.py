@@ -7,15 +7,17 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from shared.cases import board_cases, board_counts, board_row, board_version
+from shared.board import board_cases, board_counts, board_row, board_version
+from shared.schemas import Acuity
 from web.auth import STAFF, requires
 from web.db import get_db
 
 bp = Blueprint("board", __name__)
 
 
-def targets() -> dict[str, int]:
-    targets_by_level: dict[str, int] = current_app.config["MEDTRIAGE"].target_minutes()
+def targets() -> dict[int, int]:
+    """Waiting-time target in minutes per acuity level 1-5."""
+    targets_by_level: dict[int, int] = current_app.config["MEDTRIAGE"].target_minutes()
     return targets_by_level
 
 
@@ -27,6 +29,7 @@ def board_page() -> Any:
         "board.html",
         poll_ms=settings.board_poll_ms,
         highlight=request.args.get("highlight", ""),
+        levels=list(Acuity),
     )
 
 
@@ -41,7 +44,11 @@ def api_board() -> Any:
         response = current_app.response_class(status=304)
     else:
         rows = [board_row(case, targets()) for case in board_cases(db)]
-        response = jsonify(rows=rows, counts=board_counts(db), targets=targets())
+        response = jsonify(
+            rows=rows,
+            counts=board_counts(db),
+            targets={str(level): minutes for level, minutes in targets().items()},
+        )
     response.set_etag(etag)
     # Private and always revalidated: the board changes and is for staff only.
     response.headers["Cache-Control"] = "private, no-cache"

@@ -21,7 +21,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from shared.cases import create_case, form_idempotency_key
 from shared.db import Case, CaseStatus
 from shared.queue import QUEUE_ERRORS, Dispatcher
-from shared.schemas import CaseIn
+from shared.schemas import Acuity, CaseIn
 from web import csrf
 from web.auth import STAFF, current_user, requires
 from web.db import get_db
@@ -36,7 +36,7 @@ def dispatch(case: Case, created: bool) -> str:
     """Send the task after the commit; 'pending' means the reconciler will send it."""
     dispatcher: Dispatcher = current_app.extensions["dispatcher"]
     if created:
-        return "sent" if dispatcher.send(case.id, case.risk_level) else "pending"
+        return "sent" if dispatcher.send(case.id, case.acuity) else "pending"
     # A replay: report what happened to the first submission.
     if case.status != CaseStatus.QUEUED:
         return "sent"
@@ -50,7 +50,9 @@ def accepted_body(case: Case, dispatch_state: str) -> dict[str, Any]:
     return {
         "id": case.public_id,
         "status": case.status.value,
+        "provisional_acuity": int(case.provisional_acuity),
         "provisional_risk": case.provisional_risk.value,
+        "vitals_documented": case.vitals_documented,
         "dispatch": dispatch_state,
         "url": url_for("cases.api_case", public_id=case.public_id),
     }
@@ -101,7 +103,13 @@ def new_case() -> Any:
     assert user is not None
     case, created = create_case(get_db(), user, case_in, form_idempotency_key(token))
     state = dispatch(case, created)
-    message = f"Case submitted: provisional risk {case.provisional_risk.value.upper()}."
+    acuity = Acuity(case.provisional_acuity)
+    message = (
+        f"Case submitted: provisional risk {case.provisional_risk.value.upper()}, "
+        f"acuity {acuity.label}."
+    )
+    if not case.vitals_documented:
+        message += " Vital signs not documented: measure them."
     if not created:
         message = "This form was already submitted; showing the first submission."
     if state == "pending":

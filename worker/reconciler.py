@@ -54,33 +54,33 @@ class Reconciler:
         cutoff = func.coalesce(Case.dispatched_at, Case.created_at) < now - grace
         with self.sessions() as session:
             queued = session.execute(
-                select(Case.id, Case.risk_level)
+                select(Case.id, Case.acuity)
                 .where(Case.status == CaseStatus.QUEUED, cutoff)
-                .order_by(Case.risk_rank.desc(), Case.created_at)
+                .order_by(Case.acuity, Case.vitals_documented, Case.created_at)
                 .limit(500)
             ).all()
             session.rollback()
-            for case_id, risk in queued:
+            for case_id, acuity in queued:
                 if not self.dispatcher.has_marker(case_id):
                     claimed = self._claim(
                         session, case_id, Case.status == CaseStatus.QUEUED, cutoff
                     )
-                    if claimed and self.dispatcher.send(case_id, risk):
+                    if claimed and self.dispatcher.send(case_id, acuity):
                         done.resent_queued += 1
             running = session.execute(
-                select(Case.id, Case.risk_level, Case.started_at)
+                select(Case.id, Case.acuity, Case.started_at)
                 .where(Case.status == CaseStatus.RUNNING, Case.started_at < now - lease_grace)
                 .limit(500)
             ).all()
             session.rollback()
-            for case_id, risk, started_at in running:
+            for case_id, acuity, started_at in running:
                 if not self.dispatcher.has_lease(case_id):
                     still_running = (
                         Case.status == CaseStatus.RUNNING,
                         Case.started_at == started_at,
                     )
                     if self._claim(session, case_id, *still_running) and self.dispatcher.send(
-                        case_id, risk
+                        case_id, acuity
                     ):
                         done.resent_running += 1
             done.sealed = audit.seal(session)

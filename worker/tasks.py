@@ -16,9 +16,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import audit
+from shared.board import stored_conflicts
 from shared.db import Case, CaseStatus, Result, utcnow
 from shared.queue import TASK_ANALYZE
-from shared.schemas import CaseIn, RiskLevel, TriageResult
+from shared.schemas import Acuity, CaseIn, TriageResult
 from worker.app import celery_app, settings
 from worker.runtime import Runtime, get_runtime
 
@@ -95,19 +96,20 @@ def run_pipeline(rt: Runtime, stored: dict[str, Any]) -> TriageResult:
 
 
 def store(rt: Runtime, case_id: int, result: TriageResult) -> str:
-    """Write the result, final risk, status and audit event in one transaction."""
+    """Write the result, final acuity, status and audit event in one transaction."""
     try:
         with rt.sessions.begin() as session:
             case = session.get(Case, case_id)
             if case is None:
                 return "missing"
-            # The engine's floor stands: a pipeline may raise the risk, never lower it.
-            final = RiskLevel.highest(case.provisional_risk, result.risk_level)
+            # The engine's floor stands: a pipeline may make the level more urgent, never less.
+            final = Acuity.most_urgent(case.provisional_acuity, result.acuity)
             session.add(
                 Result(
                     case_id=case_id,
                     analysis_key=analysis_key(rt),
-                    risk_level=final,
+                    acuity=final,
+                    risk_level=final.risk_level,
                     payload=result.model_dump(mode="json"),
                     pipeline=result.pipeline,
                     pipeline_version=result.pipeline_version,
@@ -118,7 +120,10 @@ def store(rt: Runtime, case_id: int, result: TriageResult) -> str:
                 )
             )
             session.flush()
-            case.set_risk(final)
+            case.set_acuity(final)
+            # The board shows what the latest analysis found, as the case page does.
+            case.vitals_documented = result.assessment.vitals_documented
+            case.vital_conflicts = stored_conflicts(result.assessment)
             case.status = CaseStatus.ANALYZED
             case.analyzed_at = utcnow()
             case.last_error = None
@@ -127,12 +132,17 @@ def store(rt: Runtime, case_id: int, result: TriageResult) -> str:
                 actor=f"worker:{rt.identity['host']}",
                 action="case.analyzed",
                 case_id=case_id,
-                detail={"risk_level": final.value, "pipeline": result.pipeline},
+                detail={
+                    "acuity": int(final),
+                    "pipeline_acuity": int(result.acuity),
+                    "risk_level": final.risk_level.value,
+                    "pipeline": result.pipeline,
+                },
             )
     except IntegrityError:
         log.info("case %s: a concurrent execution stored the result first", case_id)
         return "duplicate"
-    return final.value
+    return final.label
 
 
 def mark_failed(rt: Runtime, session: Session, case: Case, reason: str) -> None:

@@ -8,18 +8,23 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     DateTime,
     Enum,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.schemas import Acuity
 from shared.schemas import RiskLevel as Risk
 
 NAMING_CONVENTION = {
@@ -54,6 +59,19 @@ class UTCDateTime(DateTime):
             return value
 
         return process
+
+
+class AcuityType(TypeDecorator[Acuity]):
+    """Acuity 1-5 stored as a small integer, read back as `Acuity`."""
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        return None if value is None else int(Acuity(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Acuity | None:
+        return None if value is None else Acuity(value)
 
 
 class Base(DeclarativeBase):
@@ -117,7 +135,11 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("submitted_by_id", "idempotency_key"),
-        Index("ix_cases_board", "status", "risk_rank", "created_at"),
+        # The board: most urgent first, "vital signs not documented" (false) above complete
+        # cases of the same level, then longest waiting.
+        Index("ix_cases_board", "status", "acuity", "vitals_documented", "created_at"),
+        CheckConstraint("acuity BETWEEN 1 AND 5", name="acuity_range"),
+        CheckConstraint("provisional_acuity BETWEEN 1 AND 5", name="provisional_acuity_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,6 +159,13 @@ class Case(Base):
     provisional_reasons: Mapped[list[Any]] = mapped_column(JSON)
     risk_level: Mapped[Risk] = mapped_column(_enum(Risk, "risk_level"))
     risk_rank: Mapped[int] = mapped_column(Integer)
+    # Five levels (CLINICAL.md v2); risk_level and risk_rank are derived from `acuity`.
+    provisional_acuity: Mapped[Acuity] = mapped_column(AcuityType())
+    acuity: Mapped[Acuity] = mapped_column(AcuityType())
+    vitals_documented: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Note values that disagree with a typed field, as the board shows them:
+    # [{"field", "structured", "note", "used"}]; from the latest assessment.
+    vital_conflicts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
 
@@ -153,21 +182,28 @@ class Case(Base):
         back_populates="case", order_by="Result.id", cascade="all, delete-orphan"
     )
 
-    def set_risk(self, level: Risk) -> None:
-        self.risk_level = level
-        self.risk_rank = level.rank
+    def set_acuity(self, acuity: Acuity | int) -> None:
+        """Set the acuity and the seed's risk level and rank derived from it, together."""
+        acuity = Acuity(acuity)
+        self.acuity = acuity
+        self.risk_level = acuity.risk_level
+        self.risk_rank = acuity.risk_level.rank
 
 
 class Result(Base):
     """One analysis of a case; (case, analysis_key) is unique so a redelivery cannot add one."""
 
     __tablename__ = "results"
-    __table_args__ = (UniqueConstraint("case_id", "analysis_key"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "analysis_key"),
+        CheckConstraint("acuity BETWEEN 1 AND 5", name="acuity_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     analysis_key: Mapped[str] = mapped_column(String(64))
     risk_level: Mapped[Risk] = mapped_column(_enum(Risk, "result_risk"))
+    acuity: Mapped[Acuity] = mapped_column(AcuityType())
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     pipeline: Mapped[str] = mapped_column(String(64), index=True)
     pipeline_version: Mapped[str] = mapped_column(String(32))
@@ -208,6 +244,8 @@ class AuditHead(Base):
 
 
 __all__ = [
+    "Acuity",
+    "AcuityType",
     "ApiToken",
     "AuditEvent",
     "AuditHead",

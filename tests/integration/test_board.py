@@ -1,14 +1,27 @@
-"""The board API: ordering, counts, targets, and 304 for an unchanged board."""
+"""The board API: ordering by acuity, missing vital signs, conflicts, counts, targets, 304."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import select, update
 
 from shared.db import Case
+from shared.schemas import Acuity
 from tests.conftest import case_body
+from tests.support.acuity import EngineFindings, hr_conflict
 from tests.support.cases import submit
+from web import create_app
+
+CONFLICT_NOTE = "HR 150 on the monitor, looks unwell."
+
+
+@pytest.fixture
+def findings(monkeypatch):
+    engine = EngineFindings()
+    engine.install(monkeypatch)
+    return engine
 
 
 def board(client, token, etag=None):
@@ -18,26 +31,75 @@ def board(client, token, etag=None):
     return client.get("/api/v1/board", headers=headers)
 
 
-def test_board_orders_by_risk_then_waiting_time(client, staff, sessions):
-    token = staff["nurse"].token
-    old_low = submit(client, token, case_body("low"))["id"]
-    medium = submit(client, token, case_body("medium"))["id"]
-    new_low = submit(client, token, case_body("low"))["id"]
-    high = submit(client, token, case_body("high"))["id"]
-    with sessions.begin() as session:  # the first Low has waited three hours
+def age(sessions, public_id, hours):
+    with sessions.begin() as session:
         session.execute(
             update(Case)
-            .where(Case.public_id == old_low)
-            .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
+            .where(Case.public_id == public_id)
+            .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours))
         )
+
+
+def test_board_orders_by_acuity_then_missing_vitals_then_waiting(client, staff, sessions, findings):
+    token = staff["nurse"].token
+    findings.set("cardiac arrest", acuity=Acuity.RESUSCITATION)
+    findings.set("no obs taken", acuity=Acuity.LESS_URGENT, vitals_documented=False)
+    findings.set("suture removal", acuity=Acuity.NON_URGENT)
+    old_four = submit(client, token, case_body("low"))["id"]
+    five = submit(client, token, case_body("low", chief_complaint="suture removal"))["id"]
+    three = submit(client, token, case_body("medium"))["id"]
+    undocumented = submit(client, token, case_body("low", chief_complaint="no obs taken"))["id"]
+    new_four = submit(client, token, case_body("low"))["id"]
+    two = submit(client, token, case_body("high"))["id"]
+    one = submit(client, token, case_body("low", chief_complaint="cardiac arrest"))["id"]
+    age(sessions, old_four, hours=3)  # the longest waiting of level 4, but documented
+
     body = board(client, token).get_json()
-    assert [r["id"] for r in body["rows"]] == [high, medium, old_low, new_low]
-    assert body["counts"] == {"high": 1, "medium": 1, "low": 2}
+    assert [r["id"] for r in body["rows"]] == [
+        one, two, three, undocumented, old_four, new_four, five
+    ]  # fmt: skip
+    assert body["counts"] == {"1": 1, "2": 1, "3": 1, "4": 3, "5": 1}
     rows = {r["id"]: r for r in body["rows"]}
-    assert rows[high]["target_minutes"] == 0 and rows[old_low]["target_minutes"] == 120
-    due = dt.datetime.fromisoformat(rows[old_low]["due_at"])
-    assert due < dt.datetime.now(dt.UTC)  # overdue: the page marks it
+    shown = [(r["acuity"], r["acuity_name"], r["risk_level"], r["target_minutes"])
+             for r in body["rows"]]  # fmt: skip
+    assert shown == [
+        (1, "resuscitation", "high", 0),
+        (2, "emergent", "high", 15),
+        (3, "urgent", "medium", 30),
+        (4, "less-urgent", "low", 60),
+        (4, "less-urgent", "low", 60),
+        (4, "less-urgent", "low", 60),
+        (5, "non-urgent", "low", 120),
+    ]
+    assert [r["vitals_documented"] for r in body["rows"]].count(False) == 1
+    assert rows[undocumented]["vitals_documented"] is False
+    assert body["targets"] == {"1": 0, "2": 15, "3": 30, "4": 60, "5": 120}
+    assert dt.datetime.fromisoformat(rows[old_four]["due_at"]) < dt.datetime.now(dt.UTC)
     assert all(r["provisional"] for r in body["rows"])
+
+
+def test_row_shows_each_vital_sign_conflict_with_both_values(client, staff, findings):
+    findings.set("palpitations", conflicts=[hr_conflict(CONFLICT_NOTE)])
+    token = staff["nurse"].token
+    body = case_body("low", chief_complaint="palpitations", note=CONFLICT_NOTE)
+    body["vitals"]["heart_rate"] = 80
+    case = submit(client, token, body)
+    (row,) = board(client, token).get_json()["rows"]
+    assert row["id"] == case["id"]
+    assert [c["text"] for c in row["conflicts"]] == ["HR 150 in note vs 80 typed — re-measure"]
+    assert row["conflicts"][0]["note"] == 150 and row["conflicts"][0]["structured"] == 80
+
+
+def test_targets_come_from_the_settings(settings, staff):
+    app = create_app(settings.model_copy(update={"target_minutes_3": 45}), {"TESTING": True})
+    try:
+        client = app.test_client()
+        token = staff["nurse"].token
+        submit(client, token, case_body("medium"))
+        body = board(client, token).get_json()
+        assert body["rows"][0]["target_minutes"] == 45 and body["targets"]["3"] == 45
+    finally:
+        app.extensions["db_engine"].dispose()
 
 
 def test_unchanged_board_answers_304_and_a_change_answers_200(client, staff):
@@ -50,4 +112,22 @@ def test_unchanged_board_answers_304_and_a_change_answers_200(client, staff):
     submit(client, token, case_body("high"))
     changed = board(client, token, etag)
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
-    assert changed.get_json()["counts"]["high"] == 1
+    assert changed.get_json()["counts"]["2"] == 1
+
+
+def test_acuity_change_moves_the_etag_even_with_an_old_timestamp(client, staff, sessions):
+    """Level 2 -> 1 keeps the risk level High; the board must still see the change."""
+    token = staff["nurse"].token
+    case = submit(client, token, case_body("high"))
+    etag = board(client, token).headers["ETag"]
+    with sessions.begin() as session:  # a late commit that kept its earlier updated_at
+        session.execute(
+            update(Case)
+            .where(Case.public_id == case["id"])
+            .values(acuity=Acuity.RESUSCITATION, updated_at=Case.updated_at)
+        )
+    changed = board(client, token, etag)
+    assert changed.status_code == 200
+    assert changed.get_json()["rows"][0]["acuity"] == 1
+    with sessions() as session:
+        assert session.scalar(select(Case.risk_level)).value == "high"

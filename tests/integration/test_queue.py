@@ -10,24 +10,43 @@ from sqlalchemy import select
 
 from shared.db import Case, Result
 from shared.queue import PRIORITY, TASK_ANALYZE, Dispatcher, make_celery
-from shared.schemas import RiskLevel
+from shared.schemas import Acuity
 from tests.conftest import case_body
+from tests.support.acuity import EngineFindings
 from tests.support.cases import results_per_case, submit, wait_analyzed
 from tests.support.services import wait_for
 
 
-def test_high_case_jumps_fifty_queued_low_cases(client, staff, sessions, worker):
+def test_level_1_case_jumps_queued_level_3_and_5_cases(
+    client, staff, sessions, worker, monkeypatch
+):
+    findings = EngineFindings()
+    findings.set("suture removal", acuity=Acuity.NON_URGENT)
+    findings.set("unresponsive", acuity=Acuity.RESUSCITATION)
+    findings.install(monkeypatch)
     token = staff["nurse"].token
-    lows = [submit(client, token, case_body("low"))["id"] for _ in range(50)]
-    high = submit(client, token, case_body("high"))
-    assert high["provisional_risk"] == "high" and high["dispatch"] == "sent"
+    waiting = []
+    for _ in range(20):
+        five = submit(client, token, case_body("low", chief_complaint="suture removal"))
+        three = submit(client, token, case_body("medium"))
+        assert (five["provisional_acuity"], three["provisional_acuity"]) == (5, 3)
+        waiting += [five["id"], three["id"]]
+    one = submit(client, token, case_body("low", chief_complaint="unresponsive"))
+    assert one["provisional_acuity"] == 1 and one["provisional_risk"] == "high"
+    assert one["dispatch"] == "sent"
 
     worker.start()
-    wait_analyzed(sessions, [*lows, high["id"]], timeout=120)
+    wait_analyzed(sessions, [*waiting, one["id"]], timeout=120)
 
     with sessions() as session:
-        order = session.scalars(select(Case.public_id).order_by(Case.analyzed_at)).all()
-    assert order[0] == high["id"], "the High case was not analyzed first"
+        order = session.execute(
+            select(Case.public_id, Case.provisional_acuity).order_by(Case.analyzed_at)
+        )
+        analyzed = [(public_id, int(acuity)) for public_id, acuity in order]
+    assert analyzed[0] == (one["id"], 1), "the level-1 case was not analyzed first"
+    # Every level 3 before any level 5: the queue ranks by acuity, not by arrival.
+    levels = [acuity for _, acuity in analyzed[1:]]
+    assert levels == sorted(levels) == [3] * 20 + [5] * 20
     assert set(results_per_case(sessions).values()) == {1}
 
 
@@ -49,7 +68,7 @@ def test_redelivered_task_never_makes_a_second_result(client, staff, sessions, w
         case_id = session.scalar(select(Case.id).where(Case.public_id == case["id"]))
     dispatcher = Dispatcher.from_settings(settings)
     for _ in range(3):  # as if Redis redelivered the message three more times
-        assert dispatcher.send(case_id, RiskLevel.HIGH)
+        assert dispatcher.send(case_id, Acuity.EMERGENT)
     worker.start()
     wait_analyzed(sessions, [case["id"]])
     # Let the duplicates drain, then count.
@@ -77,16 +96,16 @@ def test_analyzed_case_shows_result_with_model_metadata(client, staff, sessions,
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("risk", list(RiskLevel))
-def test_our_message_matches_what_celery_itself_writes(settings, redis_server, risk):
+@pytest.mark.parametrize("acuity", list(Acuity))
+def test_our_message_matches_what_celery_itself_writes(settings, redis_server, acuity):
     """The web publishes without a Celery producer; its envelope must stay Celery's."""
     r = redis_server.client()
     make_celery(settings).send_task(
-        TASK_ANALYZE, args=[7], queue=settings.queue_name, priority=PRIORITY[risk], retry=False
+        TASK_ANALYZE, args=[7], queue=settings.queue_name, priority=PRIORITY[acuity], retry=False
     )
     (celery_key,) = [k for k in r.keys("*") if r.type(k) == b"list"]
     theirs = json.loads(r.lpop(celery_key))
-    assert Dispatcher.from_settings(settings).send(7, risk)
+    assert Dispatcher.from_settings(settings).send(7, acuity)
     ours = json.loads(r.lpop(celery_key))  # the same list: same priority step
 
     assert ours.keys() == theirs.keys()

@@ -13,9 +13,20 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
     assert settings.sqlalchemy_url == f"sqlite:///{tmp_path / 'medtriage.db'}"
 
 
+def test_targets_per_acuity_default_to_ctas():
+    assert Settings().target_minutes() == {1: 0, 2: 15, 3: 30, 4: 60, 5: 120}
+
+
 def test_environment_prefix(monkeypatch):
-    monkeypatch.setenv("MEDTRIAGE_TARGET_MINUTES_LOW", "90")
-    assert Settings().target_minutes() == {"high": 0, "medium": 30, "low": 90}
+    monkeypatch.setenv("MEDTRIAGE_TARGET_MINUTES_4", "90")
+    monkeypatch.setenv("MEDTRIAGE_TARGET_MINUTES_2", "10")
+    assert Settings().target_minutes() == {1: 0, 2: 10, 3: 30, 4: 90, 5: 120}
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4, 5])
+def test_a_negative_target_is_refused(level):
+    with pytest.raises(ValidationError, match=f"target_minutes_{level}"):
+        Settings(**{f"target_minutes_{level}": -1})
 
 
 def test_visibility_timeout_must_exceed_the_task_limit():

@@ -61,7 +61,12 @@ def test_batch_command_keeps_going_past_bad_lines(tmp_path):
     assert "not valid JSON" in lines[1]["error"]
     assert "age_years" in lines[2]["error"]
     assert lines[3]["result"]["risk_level"] == "low"
-    assert "errors             2" in result.output and "high               1" in result.output
+    table = result.output.splitlines()
+    assert lines[0]["result"]["assessment"]["acuity"] <= 2
+    emergent = [r for r in table if r.startswith(("1 resuscitation", "2 emergent")) and "high" in r]
+    assert sum(int(r.split()[-1]) for r in emergent) == 1
+    assert [r.split()[-1] for r in table if r.startswith("5 non-urgent")] == ["0"]
+    assert [r.split()[-1] for r in table if r.startswith("errors")] == ["2"]
 
 
 def test_batch_command_reads_csv_with_a_column_mapping(tmp_path):

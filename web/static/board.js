@@ -24,6 +24,29 @@
     return td;
   }
 
+  function acuityCell(row) {
+    const td = document.createElement("td");
+    td.className = "acuity";
+    const badge = document.createElement("span");
+    badge.className = "badge acuity-" + row.acuity;
+    badge.title = row.provisional ? "provisional: analysis pending" : "analyzed";
+    const number = document.createElement("b");
+    number.textContent = row.acuity + (row.provisional ? "*" : "");
+    badge.append(number, " " + row.acuity_name);
+    const risk = document.createElement("span");
+    risk.className = "risk risk-" + row.risk_level;
+    risk.textContent = row.risk_level;
+    td.append(badge, " ", risk);
+    return td;
+  }
+
+  function flag(text, className) {
+    const span = document.createElement("span");
+    span.className = "flag " + className;
+    span.textContent = text;
+    return span;
+  }
+
   function render() {
     const now = Date.now() + clockSkewMs;
     body.replaceChildren();
@@ -32,25 +55,29 @@
       const waited = now - Date.parse(row.created_at);
       const overdue = now > Date.parse(row.due_at);
       tr.dataset.caseId = row.id;
+      tr.dataset.acuity = row.acuity;
       tr.dataset.risk = row.risk_level;
       tr.dataset.status = row.status;
-      tr.className = (overdue ? "overdue " : "") + (row.id === table.dataset.highlight ? "highlight" : "");
-      const risk = document.createElement("td");
-      const badge = document.createElement("span");
-      badge.className = "badge risk-" + row.risk_level;
-      badge.textContent = row.risk_level + (row.provisional ? "*" : "");
-      badge.title = row.provisional ? "provisional: analysis pending" : "analyzed";
-      risk.appendChild(badge);
-      tr.appendChild(risk);
+      tr.dataset.vitalsDocumented = row.vitals_documented ? "yes" : "no";
+      const classes = ["level-" + row.acuity];
+      if (overdue) classes.push("overdue");
+      if (row.id === table.dataset.highlight) classes.push("highlight");
+      tr.className = classes.join(" ");
+      tr.appendChild(acuityCell(row));
       const complaint = document.createElement("td");
+      complaint.className = "complaint";
       const link = document.createElement("a");
       link.href = caseUrl.replace("ID", encodeURIComponent(row.id));
       link.textContent = row.chief_complaint;
       complaint.appendChild(link);
+      if (!row.vitals_documented) complaint.appendChild(flag("vital signs not documented", "flag-missing"));
+      for (const conflict of row.conflicts) complaint.appendChild(flag(conflict.text, "flag-conflict"));
       tr.appendChild(complaint);
       tr.appendChild(cell(row.reason || "", "reason"));
       tr.appendChild(cell(row.status, "status status-" + row.status));
-      tr.appendChild(cell(minutes(Math.max(waited, 0)) + (overdue ? " — overdue, re-assess" : ""), "waiting"));
+      const waiting = cell(minutes(Math.max(waited, 0)), "waiting");
+      if (overdue) waiting.appendChild(flag("overdue, re-assess", "flag-overdue"));
+      tr.appendChild(waiting);
       tr.appendChild(cell(row.target_minutes === 0 ? "immediate" : row.target_minutes + " min", "target"));
       body.appendChild(tr);
     }
@@ -67,7 +94,7 @@
         etag = response.headers.get("ETag");
         const data = await response.json();
         rows = data.rows;
-        for (const level of ["high", "medium", "low"]) {
+        for (const level of ["1", "2", "3", "4", "5"]) {
           document.querySelector('[data-count="' + level + '"]').textContent = data.counts[level];
         }
         status.textContent = "";
