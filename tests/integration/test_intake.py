@@ -12,6 +12,7 @@ from shared.audit import verify_chain
 from shared.db import AuditEvent, Case
 from tests.conftest import case_body
 from tests.support.cases import statuses, submit
+from tests.support.faults import case_event_fails
 
 
 def post(client, token, **kwargs):
@@ -33,6 +34,20 @@ def test_case_row_risk_and_audit_event_written_together(client, staff, sessions)
         assert event.action == "case.submitted" and event.actor == "nurse1"
         assert case.provisional_reasons[0]["rule"] == "news2_total"
         assert verify_chain(session).ok
+
+
+def test_case_row_is_gone_when_its_audit_event_cannot_be_written(
+    client, staff, sessions, engines, settings, redis_server
+):
+    # The case row is inserted first; failing the event after it shows the two are one write.
+    with case_event_fails(engines[settings.database_url], "refuse"):
+        response = post(client, staff["nurse"].token, json=case_body("high"))
+    assert response.status_code == 500
+    assert "nothing was changed" in response.get_json()["error"]
+    assert case_count(sessions) == 0
+    with sessions() as session:
+        assert session.scalar(select(func.count(AuditEvent.case_id))) == 0
+    assert redis_server.client().dbsize() == 0  # nothing sent for a case that does not exist
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared.db import AuditEvent, Case
 from tests.conftest import CSRF_RE, case_body
 from tests.support.cases import results_per_case, statuses, submit, wait_analyzed
+from tests.support.faults import case_event_fails
 from tests.support.services import WorkerProcess, wait_for
 from web import create_app
 
@@ -88,8 +89,34 @@ def test_form_submit_with_redis_down_tells_the_nurse(client, staff, auth, redis_
     assert list(statuses(sessions).values()) == ["queued"]
 
 
+def test_database_failing_during_case_creation_answers_503_and_keeps_nothing_half_written(
+    client, staff, sessions, engines, settings, redis_server
+):
+    headers = {"Authorization": f"Bearer {staff['nurse'].token}"}
+    # A first request puts the token in the app's cache: the failing request below reaches
+    # case creation without a token look-up, and fails there, not at the door.
+    assert client.get("/api/v1/cases/no-such-case", headers=headers).status_code == 404
+    with case_event_fails(engines[settings.database_url], "outage"):
+        response = client.post("/api/v1/cases", json=case_body("high"), headers=headers)
+    assert response.status_code == 503
+    assert "database is not available" in response.get_json()["error"]
+    with sessions() as session:
+        assert session.scalar(select(func.count(Case.id))) == 0  # the case row was rolled back
+        assert session.scalar(select(func.count(AuditEvent.case_id))) == 0
+    assert redis_server.client().dbsize() == 0  # no task message, no dispatch marker
+
+    # The database is back: the same request is taken, and only now sent to the queue.
+    again = client.post("/api/v1/cases", json=case_body("high"), headers=headers)
+    assert again.status_code == 202
+    assert redis_server.client().llen("triage") == 1
+    assert list(statuses(sessions)) == [again.get_json()["id"]]
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_database_down_answers_503_and_keeps_nothing_half_written(settings, staff, redis_server):
+def test_database_unreachable_answers_503_and_login_page_still_renders(
+    settings, staff, redis_server
+):
+    # Unreachable from the first request on: the token look-up itself answers 503.
     down = settings.model_copy(
         update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
     )
