@@ -43,9 +43,11 @@ class Trigger(NamedTuple):
     kind: Kind
     category: Category | None  # None: terminates every category
     bit: int  # the category as a bit (15: all), so the hot loop needs no enum hashing
+    scope: int = 0  # how far a forward trigger reaches: _PHRASE, _LIST or _BARE_NOT_SCOPE
 
 
 _BIT = {Category.NEGATED: 1, Category.HISTORICAL: 2, Category.HYPOTHETICAL: 4, Category.FAMILY: 8}
+_PHRASE, _LIST, _BARE_NOT_SCOPE = 0, 1, 2
 
 
 class ContextResult(NamedTuple):
@@ -293,11 +295,14 @@ def _wrap(alternation: str, kind: Kind, category: Category | None) -> str:
 
 @dataclass(frozen=True)
 class _Scanner:
-    """Per first letter, one pattern of the phrases starting with it (pseudo, then longest,
-    first, so the phrase that should win is the one that matches); `misc` for the rest."""
+    """One pattern for every phrase, pseudo-triggers first, then the longest, so the phrase
+    that should win is the one that matches. It is matched on lower-cased text without
+    IGNORECASE and factored by first letter ("n(?:o longer|ot|o)|d(?:enies|...)"), so the
+    regex engine rejects most positions and most alternatives on one character, in C.
+    `ignorecase` is the same for the rare text that lower-casing would change in length."""
 
-    by_letter: dict[str, re.Pattern[str]]
-    misc: re.Pattern[str] | None
+    folded: re.Pattern[str]
+    ignorecase: re.Pattern[str]
     entries: list[tuple[re.Pattern[str], Kind, Category | None]]
 
 
@@ -339,7 +344,7 @@ def _expand(phrase: str) -> list[str]:
 def _first_letter(phrase: str) -> str:
     """The letter every match of `phrase` starts with, or "" when that is not certain."""
     first = phrase[0].lower()
-    optional = len(phrase) > 1 and phrase[1] in "?*{"
+    optional = len(phrase) > 1 and phrase[1] in "?*+{"
     return first if first.isalpha() and not optional and len(_split_top(phrase)) == 1 else ""
 
 
@@ -357,25 +362,31 @@ def _compiled() -> _Scanner:
     alternatives.sort(key=lambda a: (a[0], a[1]))
     groups: dict[str, list[str]] = {}
     for _, _, phrase in alternatives:
-        groups.setdefault(_first_letter(phrase), []).append(rf"(?:{phrase})(?![\w/])")
-    misc = groups.pop("", None)
-    return _Scanner(
-        by_letter={k: re.compile("|".join(v), re.I) for k, v in groups.items()},
-        misc=re.compile("|".join(misc), re.I) if misc else None,
-        entries=entries,
-    )
+        letter = _first_letter(phrase)
+        groups.setdefault(letter, []).append(phrase[1:] if letter else phrase)
+    misc = groups.pop("", [])
+    factored = [f"{letter}(?:{'|'.join(rest)})" for letter, rest in groups.items()]
+    source = rf"(?<![\w/])(?:{'|'.join(factored + misc)})(?![\w/])"
+    return _Scanner(folded=re.compile(source), ignorecase=re.compile(source, re.I), entries=entries)
 
 
 @cache
-def _owners(phrase: str) -> tuple[tuple[Kind, Category | None, int], ...]:
-    """The lexicon entries a matched phrase belongs to, with each category's bit;
-    pseudo-triggers hide the rest."""
+def _owners(phrase: str) -> tuple[tuple[Kind, Category | None, int, int], ...]:
+    """The lexicon entries a matched phrase belongs to, with each category's bit and how
+    far the phrase reaches forward; pseudo-triggers hide the rest."""
+    scope = (
+        _BARE_NOT_SCOPE
+        if _BARE_NOT.fullmatch(phrase)
+        else _LIST
+        if _LIST_TRIGGER.fullmatch(phrase)
+        else _PHRASE
+    )
     owners = [
-        (kind, category, 15 if category is None else _BIT[category])
+        (kind, category, 15 if category is None else _BIT[category], scope)
         for pattern, kind, category in _compiled().entries
         if pattern.fullmatch(phrase)
     ]
-    if any(kind == Kind.PSEUDO for kind, _, _ in owners):
+    if any(kind == Kind.PSEUDO for kind, _, _, _ in owners):
         owners = [owner for owner in owners if owner[0] == Kind.PSEUDO]
     return tuple(owners)
 
@@ -384,65 +395,46 @@ def _owners(phrase: str) -> tuple[tuple[Kind, Category | None, int], ...]:
 # after it, a bare "-ve" the phrase before it ("troponin -ve"); "+ve" asserts.
 _SIGNS = re.compile(r"(?<!\S)(?:-ve(?:\s+for)?(?![\w/])|\+(?=\w))", re.I)
 _SIGN_OWNERS = {
-    "+": ((Kind.TERMINATE, Category.NEGATED, 1),),
-    "-ve for": ((Kind.FORWARD, Category.NEGATED, 1),),
-    "-ve": ((Kind.BACKWARD, Category.NEGATED, 1),),
+    "+": ((Kind.TERMINATE, Category.NEGATED, 1, _PHRASE),),
+    "-ve for": ((Kind.FORWARD, Category.NEGATED, 1, _LIST),),
+    "-ve": ((Kind.BACKWARD, Category.NEGATED, 1, _PHRASE),),
 }
 
 
-@cache
-def _candidates() -> re.Pattern[str]:
-    """Word starts (in lower-cased text) whose first two characters can begin a phrase.
-
-    Found in C by one regex; the look-ahead on the first character lets the engine skip
-    most positions at once. A phrase that starts with a pattern rather than literals sends
-    digits and parentheses here too.
-    """
-    prefixes, patterned = set(), False
-    for phrase in (p for phrases, _, _ in LEXICON for x in phrases for p in _expand(x)):
-        head, after = phrase[:2].lower(), phrase[2:3]
-        if len(head) == 2 and head.replace("/", "a").isalnum() and after not in tuple("?*{"):
-            prefixes.add(head)
-        else:
-            patterned = True
-    first = "".join(sorted({p[0] for p in prefixes}))
-    alternatives = [re.escape(p) for p in sorted(prefixes)] + ([r"[\d(]"] if patterned else [])
-    extra = r"\d(" if patterned else ""
-    return re.compile(rf"\b(?=[{re.escape(first)}{extra}])(?:{'|'.join(alternatives)})")
-
-
-def _scan(sentence: str) -> list[tuple[int, int]]:
-    """Spans of trigger phrases, left to right, never overlapping."""
+def _scan(sentence: str) -> list[tuple[int, int, str]]:
+    """Spans of trigger phrases, left to right, never overlapping, each with its lower-cased
+    text."""
     scanner = _compiled()
     lowered = sentence.lower()
-    spans = []
-    resume = 0
-    for candidate in _candidates().finditer(lowered):
-        at = candidate.start()
-        if at < resume or (at and lowered[at - 1] == "/"):  # "w/no": not a word start here
-            continue
-        pattern = scanner.by_letter.get(lowered[at])
-        match = pattern.match(sentence, at) if pattern is not None else None
-        if match is None and scanner.misc is not None:
-            match = scanner.misc.match(sentence, at)
-        if match is not None:
-            spans.append((at, match.end()))
-            resume = match.end()
-    spans += [(m.start(), m.end()) for m in _SIGNS.finditer(sentence)]
+    if len(lowered) == len(sentence):  # nearly always: offsets in one are offsets in both
+        spans = [(m.start(), m.end(), m.group()) for m in scanner.folded.finditer(lowered)]
+    else:
+        spans = [
+            (m.start(), m.end(), m.group().lower()) for m in scanner.ignorecase.finditer(sentence)
+        ]
+    spans += [(m.start(), m.end(), m.group().lower()) for m in _SIGNS.finditer(sentence)]
     return spans
+
+
+@cache
+def _phrase_owners(raw: str) -> tuple[tuple[Kind, Category | None, int, int], ...]:
+    """`_owners` of a phrase as matched, lower-cased; whitespace is folded here, once."""
+    phrase = " ".join(raw.split())
+    return _SIGN_OWNERS.get(phrase) or _owners(phrase)
 
 
 def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
     """Every trigger in the sentence; at one place the longest phrase wins."""
     found = []
-    for start, end in _scan(sentence):
-        text = sentence[start:end]
-        # Whitespace folded and lower-cased, so the cache sees each phrase once.
-        phrase = " ".join(text.lower().split())
-        if phrase == "reported" and _list_item_start(sentence, start):
+    new = Trigger.__new__
+    for start, end, raw in _scan(sentence):
+        if raw == "reported" and _list_item_start(sentence, start):
             continue  # "denies fever, reported weight loss": a list item, not a new clause
-        for kind, category, bit in _SIGN_OWNERS.get(phrase) or _owners(phrase):
-            found.append(Trigger(text, offset + start, offset + end, kind, category, bit))
+        text = sentence[start:end]
+        for kind, category, bit, scope in _phrase_owners(raw):
+            found.append(
+                new(Trigger, text, offset + start, offset + end, kind, category, bit, scope)
+            )
     found.sort(key=lambda t: t.start)
     return found
 
@@ -453,16 +445,16 @@ def _list_item_start(sentence: str, at: int) -> bool:
     return before.endswith((",", " no", " any", "self-")) or before in ("no", "any")
 
 
-def _walk(triggers: list[Trigger], scope_kind: Kind) -> dict[Category, Trigger]:
+def _walk(triggers: list[Trigger], scope_kind: Kind) -> dict[int, Trigger]:
     """Walk away from the target; per category, the first trigger of `scope_kind` met
     before a terminator of that category decides it."""
     open_ = 15  # one bit per category still open
-    decided: dict[Category, Trigger] = {}
+    decided: dict[int, Trigger] = {}
     for trigger in triggers:
         if trigger.kind is Kind.TERMINATE:
             open_ &= ~trigger.bit
         elif trigger.kind is scope_kind and open_ & trigger.bit and trigger.category:
-            decided[trigger.category] = trigger
+            decided[trigger.bit] = trigger
             open_ &= ~trigger.bit
         if not open_:
             break
@@ -505,13 +497,12 @@ def _reaches(
         return not any(end <= c < trigger.start for c in commas)
     if trigger.kind is not Kind.FORWARD:
         return True  # terminators and pseudo-triggers apply wherever they are
-    phrase = " ".join(trigger.text.split())
-    if _BARE_NOT.fullmatch(phrase):
+    if trigger.scope == _BARE_NOT_SCOPE:
         between = text[trigger.end : start]
         return "," not in between and len(between.split()) <= _BARE_NOT_WORDS
     if not any(trigger.end <= c < start for c in commas):
         return True
-    if _LIST_TRIGGER.fullmatch(phrase):
+    if trigger.scope == _LIST:
         after = [c for c in commas if c >= trigger.end]
         return _list_reaches(text, after, start, end, right)
     # Any other trigger crosses commas only in a list closed by "or"/"nor" that holds the
@@ -566,6 +557,8 @@ class ContextDocument:
             raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
         left, right = self.sentence(start, end)
         triggers, commas = self._scanned(left, right)
+        if not triggers and not _SEIZURE.fullmatch(text, start, end):
+            return _UNDECIDED
         before = [
             t
             for t in reversed(triggers)
@@ -576,20 +569,20 @@ class ContextDocument:
         ]
         decided = _walk(after, Kind.BACKWARD)
         decided.update(_walk(before, Kind.FORWARD))  # the nearer, forward-scoped trigger wins
-        historical = decided.get(Category.HISTORICAL)
+        historical = decided.get(2)
         if historical is not None:
             comma = text.find(",", end, right)
             if _PRESENT_TIME.search(text, end, right if comma < 0 else comma):
                 historical = None
         elif _SEIZURE.fullmatch(text, start, end):
             historical = self._postictal(start, end, left, right, commas)
-        family = decided.get(Category.FAMILY)
+        family = decided.get(8)
         if family is not None:
             historical = None  # "historical" is the patient's own past; a relative's is family
-        negated = decided.get(Category.NEGATED)
+        negated = decided.get(1)
         if negated is not None and historical is not None and _GONE_RE.fullmatch(negated.text):
             negated = None  # "a headache 2 years ago that resolved": history, not a denial
-        hypothetical = decided.get(Category.HYPOTHETICAL)
+        hypothetical = decided.get(4)
         return ContextResult(
             negated=negated is not None,
             historical=historical is not None,
@@ -618,6 +611,9 @@ class ContextDocument:
         return Trigger(
             match.group(0), match.start(), match.end(), Kind.FORWARD, Category.HISTORICAL, bit
         )
+
+
+_UNDECIDED = ContextResult(negated=False, historical=False, hypothetical=False, family=False)
 
 
 @lru_cache(maxsize=16)
