@@ -1,9 +1,10 @@
 """The newcomer's path in Chromium: `medtriage up`, admin creates a nurse, the nurse submits
-a Low then a High case, both appear with High on top, and both turn analyzed."""
+a level-4 then a level-2 case, both appear with level 2 on top, and both turn analyzed."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -129,7 +130,7 @@ def test_nurse_submits_low_then_high_and_watches_both_analyzed(page):
         consciousness="A",
         temperature=36.7,
     )
-    expect(page.get_by_text("provisional risk LOW")).to_be_visible()
+    expect(page.get_by_text("provisional risk LOW, acuity 4 less-urgent")).to_be_visible()
     submit_case(
         page,
         "breathless and drowsy",
@@ -141,18 +142,21 @@ def test_nurse_submits_low_then_high_and_watches_both_analyzed(page):
         consciousness="V",
         temperature=39.3,
     )
-    expect(page.get_by_text("provisional risk HIGH")).to_be_visible()
+    expect(page.get_by_text("provisional risk HIGH, acuity 2 emergent")).to_be_visible()
 
     rows = page.locator("#board tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("breathless and drowsy")
-    expect(rows.nth(0)).to_have_attribute("data-risk", "high")
+    expect(rows.nth(0)).to_have_attribute("data-acuity", "2")
+    # "2* emergent" while provisional, "2 emergent" once analyzed (the worker is quick).
+    expect(rows.nth(0).locator(".badge")).to_have_text(re.compile(r"^2\*? emergent$"))
     expect(rows.nth(1)).to_contain_text("ankle sprain")
-    expect(rows.nth(1)).to_have_attribute("data-risk", "low")
-    expect(page.locator("[data-count=high]")).to_have_text("1")
-    expect(page.locator("[data-count=low]")).to_have_text("1")
-    # High has a target of 0 minutes: it is overdue at once and stands out.
-    expect(rows.nth(0)).to_have_class("overdue highlight")
+    expect(rows.nth(1)).to_have_attribute("data-acuity", "4")
+    expect(page.locator("[data-count='2']")).to_have_text("1")
+    expect(page.locator("[data-count='4']")).to_have_text("1")
+    # Level 2 waits at most 15 minutes; the new case is highlighted, not yet overdue.
+    expect(rows.nth(0)).to_have_class("level-2 highlight")
+    expect(rows.nth(0).locator("td.target")).to_have_text("15 min")
 
     expect(rows.nth(0)).to_have_attribute("data-status", "analyzed", timeout=30_000)
     expect(rows.nth(1)).to_have_attribute("data-status", "analyzed", timeout=30_000)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 import shared.cases
+import shared.pipelines.news2
+import shared.pipelines.text
 from shared.clinical.engine import assess_case
 from shared.pipelines.news2 import News2Pipeline
 from shared.schemas import Acuity, Assessment, CaseIn, TriageResult, VitalConflict
@@ -45,7 +47,9 @@ class EngineFindings:
         return assessment.model_copy(update=fields) if fields else assessment
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(shared.cases, "assess_case", self.assess)
+        """At intake and in the in-process pipelines alike (not in a worker process)."""
+        for module in (shared.cases, shared.pipelines.news2, shared.pipelines.text):
+            monkeypatch.setattr(module, "assess_case", self.assess)
 
 
 class AcuityPipeline(News2Pipeline):
