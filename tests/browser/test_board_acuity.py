@@ -87,7 +87,7 @@ def test_board_and_case_page_show_acuity_missing_vitals_and_conflicts(
         conflicts=[hr_conflict(CONFLICT_NOTE)],
         pain=PainAssessment(
             score=6, severity="moderate", location="central", chronic=False, source="vitals"
-        ),  # fmt: skip
+        ),
         confidence=0.7,
         confidence_note="Lower because a note value conflicts with a typed field.",
     )
