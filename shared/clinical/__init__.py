@@ -1,6 +1,6 @@
-"""Deterministic clinical scoring: NEWS2 and the structured-data risk floor."""
+"""Deterministic clinical scoring: NEWS2, the acuity rules and the engine on a whole case."""
 
+from shared.clinical.engine import assess_case
 from shared.clinical.news2 import score_news2
-from shared.clinical.risk import assess
 
-__all__ = ["assess", "score_news2"]
+__all__ = ["assess_case", "score_news2"]

@@ -1,54 +1,75 @@
-"""The deterministic clinical engine on the whole case: structured vitals, vitals read from
-the note (structured wins), red flags asserted in the chief complaint or the note, NEWS2 and
-danger-zone rules, qSOFA and shock index. Used at intake and by the worker's pipeline."""
+"""The deterministic clinical engine on the whole case: vital signs from the fields and the
+note (the more urgent value counts when they disagree), the findings asserted in the chief
+complaint and the note, and the acuity rules of CLINICAL.md v2 (shared.clinical.rules).
+Used at intake (provisional acuity) and by the worker's pipeline."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
 
-from shared.clinical.risk import assess
+from shared.clinical.confidence import confidence
+from shared.clinical.facts import Facts, is_minor, read_complaints, read_mentions
+from shared.clinical.rules import run_rules
+from shared.clinical.rules.baseline import LABELS, missing_core_vitals, non_urgent
+from shared.clinical.rules.pain import assess_pain
 from shared.clinical.scores import qsofa, shock_index
-from shared.nlp.redflags import find_red_flags
-from shared.nlp.vitals import merge_vitals
-from shared.schemas import Acuity, Assessment, CaseIn, NoteVital, Reason
+from shared.nlp.demographics import read_pregnancy
+from shared.nlp.vitals import MergedVitals, merge_vitals
+from shared.schemas import Acuity, Assessment, CaseIn, NoteVital, Reason, VitalConflict
+
+_POSTPARTUM = re.compile(
+    r"post[- ]?partum|had\s+(?:a|her|my)\s+baby|gave\s+birth|delivered|C-?section|caesarean",
+    re.I,
+)
 
 
-def red_flag_reasons(case: CaseIn) -> list[Reason]:
-    reasons = []
-    sources: tuple[tuple[Literal["chief_complaint", "note"], str], ...] = (
-        ("chief_complaint", case.chief_complaint),
-        ("note", case.note),
-    )
-    for source, text in sources:
-        seen = set()
-        for mention in find_red_flags(text):
-            if mention.asserted and mention.flag not in seen:
-                seen.add(mention.flag)
-                reasons.append(
-                    Reason(
-                        rule=f"red_flag_{mention.flag}",
-                        detail=f"red flag: {mention.label} ({source.replace('_', ' ')} "
-                        f'mentions "{mention.text}")',
-                        acuity=Acuity.EMERGENT,
-                        value=mention.text,
-                        source=source,
-                        start=mention.start,
-                        end=mention.end,
-                        evidence=mention.text,
-                    )
-                )
-    return reasons
+def pregnancy_status(case: CaseIn) -> str | None:
+    """ "pregnant", "postpartum" (up to 6 weeks) or None, from the field or the text."""
+    if case.pregnant:
+        return "pregnant"
+    if case.sex.value == "male" or not 10 <= case.age_years <= 60:
+        return None
+    text = f"{case.chief_complaint}. {case.note}"
+    if not read_pregnancy(text):
+        return None
+    return "postpartum" if _POSTPARTUM.search(text) else "pregnant"
 
 
-def assess_case(case: CaseIn) -> Assessment:
-    """The engine's floor for this case, every level with its reasons."""
+def build_facts(case: CaseIn) -> Facts:
+    """Everything the rules read, computed once."""
     merged = merge_vitals(case.vitals, case.note)
-    with_note_vitals = case.model_copy(update={"vitals": merged.vitals})
-    base = assess(with_note_vitals)
-    reasons = red_flag_reasons(case) + base.reasons
+    asserted, other, history = read_mentions(case)
+    pregnancy = pregnancy_status(case)
+    facts = Facts(
+        case=case,
+        merged=merged,
+        pregnant=case.pregnant or bool(pregnancy),
+        postpartum=pregnancy == "postpartum",
+        mentions=asserted,
+        negated=other,
+        historical=history,
+    )
+    facts.complaints, features = read_complaints(case)
+    facts.features = [m for m, _ in features]
+    facts.feature_levels = {id(m): level for m, level in features}
+    facts.minor_complaint = is_minor(facts.complaints)
+    facts.pain = assess_pain(facts)
+    return facts
+
+
+def decide(facts: Facts, reasons: list[Reason]) -> Acuity:
+    """The most urgent level any rule gives; 4 when none fires; 5 only for a minor complaint
+    with documented normal vital signs."""
+    level = Acuity.most_urgent(Acuity.NON_URGENT, *(r.acuity for r in reasons))
+    if level >= Acuity.LESS_URGENT:
+        level = Acuity.NON_URGENT if non_urgent(facts) else Acuity.LESS_URGENT
+    return level
+
+
+def _note_vitals(merged: MergedVitals) -> list[NoteVital]:
     used = {f.field: f for f in merged.findings if merged.sources.get(f.field) == "note"}
     conflicts = {(c.field, c.start): c.structured for c in merged.conflicts}
-    note_vitals = [
+    return [
         NoteVital(
             field=f.field,
             value=f.value.value if hasattr(f.value, "value") else f.value,
@@ -59,12 +80,45 @@ def assess_case(case: CaseIn) -> Assessment:
         )
         for f in merged.findings
     ]
-    level = Acuity.most_urgent(base.acuity, *(r.acuity for r in reasons))
+
+
+def _conflicts(merged: MergedVitals) -> list[VitalConflict]:
+    def plain(value: object) -> float | int | str | bool:
+        return value.value if hasattr(value, "value") else value  # type: ignore[return-value]
+
+    return [
+        VitalConflict(
+            field=c.field,
+            structured=plain(c.structured),
+            note=plain(c.note),
+            used=getattr(c, "used", "structured"),
+            start=c.start,
+            end=c.end,
+        )
+        for c in merged.conflicts
+    ]
+
+
+def assess_case(case: CaseIn) -> Assessment:
+    """The engine's acuity for this case, with every reason."""
+    facts = build_facts(case)
+    reasons = run_rules(facts)
+    level = decide(facts, reasons)
+    missing = missing_core_vitals(facts)
+    conflicts = _conflicts(facts.merged)
+    value, note = confidence(facts, reasons, level, conflicts)
     return Assessment(
         acuity=level,
-        news2=base.news2,
-        reasons=sorted(reasons, key=lambda r: r.acuity),
-        qsofa=qsofa(merged.vitals),
-        shock_index=shock_index(merged.vitals),
-        note_vitals=note_vitals,
+        news2=facts.news2,
+        reasons=reasons,
+        qsofa=qsofa(facts.vitals),
+        shock_index=shock_index(facts.vitals),
+        note_vitals=_note_vitals(facts.merged),
+        vitals_documented=len(missing) < len(LABELS),
+        missing_vitals=missing,
+        conflicts=conflicts,
+        complaints=facts.complaints,
+        pain=facts.pain,
+        confidence=value,
+        confidence_note=note,
     )

@@ -1,0 +1,247 @@
+"""What the acuity rules know about one case: the merged vital signs, the age, pregnancy,
+NEWS2, and the findings asserted in the chief complaint and the note. Built once per case;
+every rule reads it and none changes it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+from shared.clinical.news2 import ADULT_AGE_YEARS, score_news2
+from shared.nlp.complaints import get_vocabulary, match_complaints, match_features
+from shared.nlp.findings import FindingMention, find_findings, in_span
+from shared.nlp.vitals import MergedVitals
+from shared.schemas import (
+    Acuity,
+    CaseIn,
+    ComplaintFound,
+    Consciousness,
+    NEWS2Result,
+    PainAssessment,
+    Reason,
+    VitalSigns,
+)
+
+Source = Literal["chief_complaint", "note"]
+# How far (characters) a modifier may stand from its anchor, inside one sentence.
+NEAR_CHARS = 160
+_SENTENCE_END = re.compile(r"[.!?;\n](?=\s|$)")
+# Said of a deficit or a state of consciousness, these make it the patient's usual state.
+_BASELINE = re.compile(
+    r"\b(?:usual(?:ly)?|baseline|unchanged|chronic(?:ally)?|residual|always|long[- ]standing|"
+    r"since\s+(?:(?:his|her|their)\s+)?(?:stroke|CVA|birth)|normal\s+for\s+(?:him|her|them)|"
+    r"at\s+(?:his|her|their)\s+norm)\b",
+    re.I,
+)
+_NOT_BASELINE = re.compile(
+    r"\b(?:than\s+(?:usual|baseline|normal)|from\s+(?:(?:his|her|their)\s+)?baseline|"
+    r"not\s+(?:at\s+)?(?:(?:his|her|their)\s+)?(?:usual|baseline|normal)|unusual(?:ly)?|"
+    r"change\s+from)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An asserted finding and which text it came from."""
+
+    finding: str
+    label: str
+    text: str
+    start: int
+    end: int
+    source: Source
+
+
+@dataclass
+class Facts:
+    case: CaseIn
+    merged: MergedVitals
+    pregnant: bool
+    postpartum: bool = False
+    mentions: list[Mention] = field(default_factory=list)
+    negated: list[Mention] = field(default_factory=list)  # found but not asserted
+    historical: list[Mention] = field(default_factory=list)  # the patient's own past only
+    complaints: list[ComplaintFound] = field(default_factory=list)
+    minor_complaint: bool = False  # only complaints on the level-5 minor list
+    pain: PainAssessment | None = None
+    features: list[Mention] = field(default_factory=list)  # complaint high-risk features
+    feature_levels: dict[int, int] = field(default_factory=dict)  # id(mention) -> acuity
+
+    def complaint(self, *ids: str) -> ComplaintFound | None:
+        """The first asserted complaint with one of these ids."""
+        return next((c for c in self.complaints if c.id in ids), None)
+
+    @property
+    def vitals(self) -> VitalSigns:
+        return self.merged.vitals
+
+    @property
+    def age(self) -> float:
+        return self.case.age_years
+
+    @property
+    def adult(self) -> bool:
+        return self.age >= ADULT_AGE_YEARS
+
+    @cached_property
+    def news2(self) -> NEWS2Result:
+        return score_news2(self.vitals, age_years=self.age, pregnant=self.pregnant)
+
+    def text_of(self, source: Source) -> str:
+        return self.case.chief_complaint if source == "chief_complaint" else self.case.note
+
+    def all(self, *findings: str) -> list[Mention]:
+        """Asserted mentions of any of these findings, chief complaint first."""
+        return [m for m in self.mentions if m.finding in findings]
+
+    def first(self, *findings: str) -> Mention | None:
+        return next(iter(self.all(*findings)), None)
+
+    def has(self, *findings: str) -> bool:
+        return self.first(*findings) is not None
+
+    def first_any_time(self, *findings: str) -> Mention | None:
+        """Asserted now, or in the patient's own history (a drug list under "PMH")."""
+        return self.first(*findings) or next(
+            (m for m in self.historical if m.finding in findings), None
+        )
+
+    def sentence(self, mention: Mention) -> tuple[int, int]:
+        """Bounds of the stretch around a mention where its modifiers may stand."""
+        text = self.text_of(mention.source)
+        left = max(0, mention.start - NEAR_CHARS)
+        right = min(len(text), mention.end + NEAR_CHARS)
+        for end in _SENTENCE_END.finditer(text, left, mention.start):
+            left = end.end()
+        stop = _SENTENCE_END.search(text, mention.end, right)
+        return left, stop.start() if stop else right
+
+    def at_baseline(self, mention: Mention) -> bool:
+        """Whether the text calls this state the patient's usual one ("confused as usual",
+        "usually unresponsive", "aphasic since her stroke, unchanged")."""
+        text = self.text_of(mention.source)
+        left, right = self.sentence(mention)
+        after = _SENTENCE_END.search(text, right + 1)
+        right = after.start() if after else len(text)  # the next sentence too
+        stretch = text[left:right]
+        return bool(_BASELINE.search(stretch)) and not _NOT_BASELINE.search(stretch)
+
+    def new(self, *findings: str) -> list[Mention]:
+        """Asserted mentions not described as the patient's usual state."""
+        return [m for m in self.all(*findings) if not self.at_baseline(m)]
+
+    def modifier(self, mention: Mention, finding: str) -> str | None:
+        """The words of `finding` near the mention (same sentence), when asserted there."""
+        left, right = self.sentence(mention)
+        for m in self.all(finding):
+            if m.source == mention.source and left <= m.start and m.end <= right:
+                return m.text
+        match = in_span(finding, self.text_of(mention.source), left, right)
+        if match is not None and not self._negated_at(mention.source, match.start()):
+            return match.group(0)
+        return None
+
+    def with_modifier(
+        self, anchors: tuple[str, ...], finding: str
+    ) -> Iterator[tuple[Mention, str]]:
+        for anchor in self.all(*anchors):
+            words = self.modifier(anchor, finding)
+            if words is not None:
+                yield anchor, words
+
+    def _negated_at(self, source: Source, start: int) -> bool:
+        return any(m.source == source and m.start <= start < m.end for m in self.negated)
+
+    @property
+    def consciousness(self) -> Consciousness | None:
+        return self.vitals.consciousness
+
+    def reason(
+        self,
+        rule: str,
+        acuity: Acuity,
+        detail: str,
+        value: float | int | str | None = None,
+        mention: Mention | None = None,
+    ) -> Reason:
+        """A reason; with a mention, the evidence and its span in the source text."""
+        if mention is None:
+            return Reason(rule=rule, acuity=acuity, detail=detail, value=value)
+        return Reason(
+            rule=rule,
+            acuity=acuity,
+            detail=f'{detail} ({mention.source.replace("_", " ")} mentions "{mention.text}")',
+            value=mention.text if value is None else value,
+            source=mention.source,
+            start=mention.start,
+            end=mention.end,
+            evidence=mention.text,
+        )
+
+
+def read_mentions(case: CaseIn) -> tuple[list[Mention], list[Mention], list[Mention]]:
+    """(asserted, not asserted, the patient's own history) findings in the chief complaint
+    and the note."""
+    asserted: list[Mention] = []
+    other: list[Mention] = []
+    history: list[Mention] = []
+    sources: tuple[tuple[Source, str], ...] = (
+        ("chief_complaint", case.chief_complaint),
+        ("note", case.note),
+    )
+    for source, text in sources:
+        for found in find_findings(text):
+            mention = _mention(found, source)
+            (asserted if found.asserted else other).append(mention)
+            c = found.context
+            if c.historical and not (c.negated or c.hypothetical or c.family):
+                history.append(mention)
+    return asserted, other, history
+
+
+def read_complaints(case: CaseIn) -> tuple[list[ComplaintFound], list[tuple[Mention, int]]]:
+    """Asserted presenting complaints (chief complaint first) and their asserted high-risk
+    features with each feature's acuity."""
+    complaints: list[ComplaintFound] = []
+    features: list[tuple[Mention, int]] = []
+    sources: tuple[tuple[Source, str], ...] = (
+        ("chief_complaint", case.chief_complaint),
+        ("note", case.note),
+    )
+    for source, text in sources:
+        matches = [m for m in match_complaints(text) if m.asserted]
+        for m in matches:
+            c = m.complaint
+            complaints.append(
+                ComplaintFound(
+                    id=c.id,
+                    name=c.name,
+                    group=c.group,
+                    pain_class=c.pain_class,
+                    source=source,
+                    text=m.text,
+                    start=m.start,
+                    end=m.end,
+                    fuzzy=m.fuzzy,
+                )
+            )
+        for feat in match_features(text, matches):
+            if feat.asserted:
+                label = f"{feat.complaint.name}: {feat.feature.label}"
+                mention = Mention(feat.feature.id, label, feat.text, feat.start, feat.end, source)
+                features.append((mention, feat.feature.acuity))
+    return complaints, features
+
+
+def is_minor(complaints: list[ComplaintFound]) -> bool:
+    """Every complaint found is on the level-5 minor list (and there is one)."""
+    vocabulary = get_vocabulary()
+    return bool(complaints) and all(vocabulary.get(c.id).minor for c in complaints)
+
+
+def _mention(found: FindingMention, source: Source) -> Mention:
+    return Mention(found.finding, found.label, found.text, found.start, found.end, source)
