@@ -18,6 +18,7 @@ from flask import Flask
 
 from shared.cli import main, worker_argv
 from shared.config import Settings
+from tests.unit.test_settings_used import NOT_USED_YET, fields_read
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -139,12 +140,28 @@ def test_every_long_running_service_has_a_healthcheck(
         assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
 
 
+def compose_variables() -> set[str]:
+    text = COMPOSE.read_text() + DOCKERFILE.read_text()
+    return set(re.findall(r"\bMEDTRIAGE_[A-Z0-9_]+", text)) - NOT_SETTINGS
+
+
 def test_medtriage_variables_are_settings() -> None:
     assert Settings.model_config["env_prefix"] == "MEDTRIAGE_"
-    text = COMPOSE.read_text() + DOCKERFILE.read_text()
-    used = set(re.findall(r"\bMEDTRIAGE_[A-Z0-9_]+", text)) - NOT_SETTINGS
+    used = compose_variables()
     unknown = {v for v in used if v.removeprefix("MEDTRIAGE_").lower() not in Settings.model_fields}
     assert used and not unknown, f"not settings (silently ignored): {sorted(unknown)}"
+
+
+def test_medtriage_variables_are_read_or_say_not_used_yet(tmp_path: Path) -> None:
+    """A variable the compose file sets must change something, or say that it does not."""
+    read = fields_read(Settings(instance_path=tmp_path))
+    names = {v.removeprefix("MEDTRIAGE_").lower() for v in compose_variables()}
+    ignored = names - read - NOT_USED_YET
+    assert not ignored, f"set by docker-compose.yml, read by nothing: {sorted(ignored)}"
+    for line in COMPOSE.read_text().splitlines():
+        for name in NOT_USED_YET:
+            if f"MEDTRIAGE_{name.upper()}" in line:
+                assert "not used yet" in line, line
 
 
 def test_no_variable_left_unset(compose: dict[str, Any]) -> None:
