@@ -13,10 +13,19 @@ from pydantic import BaseModel, Field
 
 from shared import __version__
 from shared.clinical.engine import assess_case
+from shared.nlp.demographics import read_age
 from shared.nlp.entities import Entity, find_entities, find_medications, no_known_allergies
 from shared.pipelines.base import SAFETY_DISCLAIMER, library_versions
 from shared.pipelines.news2 import age_phrase
-from shared.schemas import Assessment, CaseIn, ModelInfo, RiskLevel, TriageResult, VitalSigns
+from shared.schemas import (
+    Acuity,
+    Assessment,
+    CaseIn,
+    ModelInfo,
+    RiskLevel,
+    TriageResult,
+    VitalSigns,
+)
 
 MAX_CONFIDENCE = 0.95
 LOW_CONFIDENCE = 0.7
@@ -63,20 +72,22 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def _confidence(assessment: Assessment, age_known: bool) -> float:
-    """Lower when the engine had less to go on: missing NEWS2 parameters, unknown age."""
-    missing = len(assessment.news2.missing)
-    value = MAX_CONFIDENCE - 0.05 * missing - (0.1 if not age_known else 0)
-    return round(max(0.5, min(MAX_CONFIDENCE, value)), 2)
+    """The engine's confidence, lower again when the age had to be assumed."""
+    value = assessment.confidence - (0.1 if not age_known else 0)
+    return round(max(0.3, min(MAX_CONFIDENCE, value)), 2)
+
+
+ADVICE = {
+    Acuity.RESUSCITATION: "Consider immediate resuscitation-level review by a clinician.",
+    Acuity.EMERGENT: "Consider immediate review by a clinician (target 15 minutes).",
+    Acuity.URGENT: "Consider clinician review within 30 minutes and re-assessment of vital signs.",
+    Acuity.LESS_URGENT: "Consider review within 60 minutes; re-assess if the condition changes.",
+    Acuity.NON_URGENT: "Routine queue (120 minutes); re-assess if the condition changes.",
+}
 
 
 def _recommendations(assessment: Assessment, confidence: float) -> list[str]:
-    advice = {
-        RiskLevel.HIGH: "Consider immediate review by a clinician.",
-        RiskLevel.MEDIUM: "Consider clinician review within 30 minutes and re-assessment of "
-        "vital signs.",
-        RiskLevel.LOW: "Routine triage queue; consider re-assessment if the condition changes.",
-    }
-    out = [advice[assessment.risk_level]]
+    out = [ADVICE[assessment.acuity]]
     if assessment.news2.missing:
         out.append("Consider documenting: " + ", ".join(assessment.news2.missing) + ".")
     if confidence < LOW_CONFIDENCE:
@@ -96,14 +107,16 @@ def _summary(case: CaseIn, age_known: bool, a: Assessment, symptoms: list[str]) 
         parts.append(f"NEWS2 {floor}{news2.total} ({news2.band})")
     elif not news2.applicable:
         parts.append("NEWS2 not applicable")
-    flags = [r.evidence for r in a.reasons if r.rule.startswith("red_flag_") and r.evidence]
+    flags = [r.evidence for r in a.reasons if r.evidence and r.acuity <= Acuity.EMERGENT]
     if flags:
-        parts.append("note mentions red flags: " + ", ".join(_unique(flags)))
+        parts.append("text mentions high-risk findings: " + ", ".join(_unique(flags)))
+    if not a.vitals_documented:
+        parts.append("vital signs not documented")
     if symptoms:
         parts.append("note mentions: " + ", ".join(symptoms))
     if a.qsofa is not None and a.qsofa.positive:
         parts.append(f"qSOFA {a.qsofa.score} (positive)")
-    parts.append(f"risk {a.risk_level.value}")
+    parts.append(f"acuity {a.acuity.label} (risk {a.risk_level.value})")
     return "; ".join(parts) + "."
 
 
@@ -121,7 +134,7 @@ def analyze_case_text(case: CaseIn, age_known: bool = True) -> ClinicalTextOutpu
     confidence = _confidence(assessment, age_known)
     return ClinicalTextOutput(
         summary=_summary(case, age_known, assessment, symptoms),
-        key_findings=[r.detail for r in assessment.reasons if r.level is not RiskLevel.LOW][:8]
+        key_findings=[r.detail for r in assessment.reasons if r.acuity <= Acuity.URGENT][:8]
         + [f"note mentions {s}" for s in symptoms],
         extracted_symptoms=symptoms,
         extracted_conditions=conditions,
@@ -148,6 +161,11 @@ class MultimodalPipeline:
         vitals: VitalSigns | dict[str, Any] | None = None,
         pregnant: bool = False,
     ) -> ClinicalTextOutput:
+        if patient_age is None:
+            patient_age = read_age(f"{chief_complaint or ''}. {clinical_note}")
+            age_known = patient_age is not None
+        else:
+            age_known = True
         case = CaseIn(
             age_years=ASSUMED_ADULT_AGE if patient_age is None else patient_age,
             chief_complaint=chief_complaint or "not given",
@@ -155,7 +173,7 @@ class MultimodalPipeline:
             vitals=vitals or {},
             pregnant=pregnant,
         )
-        return analyze_case_text(case, age_known=patient_age is not None)
+        return analyze_case_text(case, age_known=age_known)
 
 
 class ClinicalTextPipeline:

@@ -17,7 +17,8 @@ def test_summary_names_complaint_scores_and_what_is_missing():
     assert result.summary.startswith("67-year-old female; chief complaint: short of breath;")
     assert "NEWS2 at least 6 (medium): RR 26 (+3), SpO2 90% (+3)" in result.summary
     assert "not documented: systolic_bp, consciousness, temperature" in result.summary
-    assert result.risk_level.value == "medium"
+    # SpO2 90% is level 2 on its own (CLINICAL.md v2), whatever the NEWS2 band.
+    assert result.assessment.acuity == 2 and result.risk_level.value == "high"
     assert "clinical validation" in result.safety_disclaimer
 
 

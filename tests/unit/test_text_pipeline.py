@@ -23,16 +23,17 @@ def test_analyze_clinical_text_fills_the_seed_schema():
     out = MultimodalPipeline().analyze_clinical_text(NOTE, patient_age=67)
     assert out.risk_level.value == "high"
     assert out.summary.startswith("67-year-old;")
-    assert "note mentions red flags: crushing chest pain" in out.summary
+    assert "text mentions high-risk findings: crushing chest pain" in out.summary
     assert out.extracted_symptoms == ["chest pain", "shortness of breath"]
     assert out.extracted_conditions == ["hypertension", "diabetes"]  # not the mother's stroke
     assert out.medications_mentioned == ["Metformin"]
     assert out.allergies == ["no known allergies"]
     no_vitals = NOTE.replace("BP 88/50 HR 128 RR 26 sats 90% on RA. ", "")
     assert MultimodalPipeline().analyze_clinical_text(no_vitals, 67).confidence < out.confidence
-    assert out.recommendations[0] == "Consider immediate review by a clinician."
+    assert out.assessment.acuity == 2
+    assert out.recommendations[0].startswith("Consider immediate review by a clinician")
     assert "clinical validation" in out.safety_disclaimer
-    red_flag = out.assessment.reasons[0]
+    red_flag = next(r for r in out.assessment.reasons if r.rule == "acs_chest_pain")
     assert NOTE[red_flag.start : red_flag.end] == "crushing chest pain"
     assert out.assessment.qsofa is not None and out.assessment.qsofa.positive
 
