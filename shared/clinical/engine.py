@@ -61,8 +61,8 @@ def decide(facts: Facts, reasons: list[Reason]) -> Acuity:
     """The most urgent level any rule gives; 4 when none fires; 5 only for a minor complaint
     with documented normal vital signs."""
     level = Acuity.most_urgent(Acuity.NON_URGENT, *(r.acuity for r in reasons))
-    if level >= Acuity.LESS_URGENT:
-        level = Acuity.NON_URGENT if non_urgent(facts) else Acuity.LESS_URGENT
+    if level == Acuity.NON_URGENT and not non_urgent(facts):
+        level = Acuity.LESS_URGENT
     return level
 
 

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
+from shared.nlp.terms import expand_alternatives as _expand
+from shared.nlp.terms import first_letter as _first_letter
+
 
 class Category(enum.Enum):
     NEGATED = "negated"
@@ -304,48 +307,6 @@ class _Scanner:
     folded: re.Pattern[str]
     ignorecase: re.Pattern[str]
     entries: list[tuple[re.Pattern[str], Kind, Category | None]]
-
-
-def _split_top(pattern: str) -> list[str]:
-    """Split a regular expression on its top-level alternation bars."""
-    parts, depth, current = [], 0, ""
-    for char in pattern:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "|" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [*parts, current]
-
-
-def _expand(phrase: str) -> list[str]:
-    """Rewrite alternations at the start of a phrase into separate phrases, so that each
-    can be filed under its first letter ("(?:was|is) absent" -> "was absent", "is absent")."""
-    parts = _split_top(phrase)
-    if len(parts) > 1:
-        return [x for part in parts for x in _expand(part)]
-    if not phrase.startswith("(?:"):
-        return [phrase]
-    depth, close = 0, 0
-    for close, char in enumerate(phrase):  # noqa: B007 - close is read after the loop
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0:
-            break
-    inner, rest = phrase[3:close], phrase[close + 1 :]
-    optional = rest.startswith("?")
-    rest = rest[1:] if optional else rest
-    if rest[:1] in ("*", "+", "{"):
-        return [phrase]
-    out = [x for alt in _split_top(inner) for x in _expand(alt + rest)]
-    return out + _expand(rest.lstrip()) if optional and rest.strip() else out
-
-
-def _first_letter(phrase: str) -> str:
-    """The letter every match of `phrase` starts with, or "" when that is not certain."""
-    first = phrase[0].lower()
-    optional = len(phrase) > 1 and phrase[1] in "?*+{"
-    return first if first.isalpha() and not optional and len(_split_top(phrase)) == 1 else ""
 
 
 @cache

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from shared.nlp.context import ContextResult, assess_context
+from shared.nlp.terms import expand_alternatives, first_letter
 
 # finding id -> (label, words in any case, abbreviations matched case-sensitively).
 # Order matters where phrases overlap: the first alternative that matches at a place wins,
@@ -63,8 +64,15 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"\s+(?:bleeding|ha?emorrhage|blood\s+loss)|bleeding\s+(?:heavily|profusely|uncontrollably)|"
         r"(?:won'?t|will\s+not|does\s+not|doesn'?t|cannot|can'?t)\s+stop\s+(?:the\s+)?bleeding|"
         r"bleeding\s+(?:won'?t|will\s+not|does\s+not|doesn'?t)\s+stop|"
-        r"soaking\s+(?:through\s+)?(?:\w+\s+){0,2}(?:pads?|dressings?|towels?)|"
+        r"spurting|pumping\s+(?:out\s+)?blood|bleeding\s+through\s+(?:\w+\s+){0,2}"
+        r"(?:dressings?|bandages?)|soaking\s+(?:through\s+)?(?:\w+\s+){0,2}(?:pads?|dressings?|towels?)|"
         r"clots\s+the\s+size\s+of",
+        (),
+    ),
+    "major_bleeding_word": (
+        "major bleeding",
+        r"major|massive|heavy|heavily|significant|large\s+(?:amount|volume)|arterial|pulsatile|"
+        r"lots\s+of\s+blood|blood\s+everywhere|pool\s+of\s+blood|tourniquet|soaked",
         (),
     ),
     "controlled_bleeding": (
@@ -100,7 +108,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "allergic_reaction": (
         "allergic reaction",
         r"allergic\s+reaction|(?:severe\s+)?allerg(?:y|ic)\s+to\s+\w+\s+and\s+(?:ate|took|was\s+stung)|"
-        r"ate\s+(?:\w+\s+){0,4}(?:containing|with|that\s+contained)\s+(?:\w+\s+)?"
+        r"stung|wasp|hornet|ate\s+(?:\w+\s+){0,4}(?:containing|with|that\s+contained)\s+(?:\w+\s+)?"
         r"(?:peanuts?|nuts?|shellfish|shrimp|prawns?)|bee\s+sting|wasp\s+sting|stung\s+by",
         (),
     ),
@@ -119,12 +127,18 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         (),
     ),
     "wheeze": ("wheeze", r"wheez\w*", ()),
+    "distressed": (
+        "in distress",
+        r"(?:in|very|visibly|obviously|acutely)\s+distress(?:ed)?|distressed",
+        (),
+    ),
     # Breathing
     "severe_resp_distress": (
         "severe respiratory distress",
         r"severe\s+(?:respiratory\s+distress|shortness\s+of\s+breath|dyspn(?:o)?ea|resp\w*\s+distress)|"
         r"(?:cannot|can'?t|unable\s+to)\s+(?:speak|talk|complete\s+(?:a\s+)?sentences?)|"
         r"(?:only\s+)?(?:speaking|speaks|talking|answers?)\s+(?:in\s+)?(?:single|one|1|2|two)[- ]words?|"
+        r"(?:can\s+)?(?:only\s+)?speak\s+(?:in\s+)?(?:single|one|1|2|two)[- ]words?|"
         r"single[- ]word\s+(?:answers|sentences|responses|speech|dyspn(?:o)?ea)|"
         r"one[- ]word\s+(?:answers|sentences|responses)|silent\s+chest|cyanos(?:ed|is)|cyanotic|"
         r"blue\s+(?:lips|around\s+the\s+(?:lips|mouth))|(?:lips|face)\s+(?:are\s+|is\s+|turning\s+)?blue|"
@@ -140,8 +154,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"(?:speaking|talking|speaks)\s+in\s+(?:short\s+)?phrases|short\s+phrases|tripod\w*|"
         r"accessory\s+(?:muscles?|muscle\s+use)|(?:intercostal|subcostal|sternal|tracheal)\s+"
         r"(?:recession|retractions?|tug\w*)|retractions|recession|nasal\s+flaring|grunting|"
-        r"(?:hard|difficult)\s+time\s+breathing|struggling\s+to\s+breathe|can'?t\s+(?:catch|get)\s+"
-        r"(?:(?:his|her|my)\s+)?breath|(?:cannot|can'?t|couldn'?t)\s+breathe",
+        r"(?:hard|difficult)\s+time\s+breathing|struggling\s+to\s+breathe",
         ("WOB",),
     ),
     "dyspnoea": (
@@ -149,7 +162,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"short(?:ness)?\s+(?:of|of\s+the)\s+breath|dyspn(?:o)?ea|dyspn(?:o)?eic|breathless\w*|"
         r"difficulty\s+breathing|trouble\s+breathing|(?:breathing\s+)?difficult(?:y|ies)\s+"
         r"(?:with\s+)?breath\w*|hard\s+to\s+breathe|harder\s+(?:for\s+(?:him|her)\s+)?to\s+breathe|"
-        r"out\s+of\s+breath|winded",
+        r"out\s+of\s+breath|winded|(?:cannot|can'?t|couldn'?t|could\s+not)\s+breathe",
         ("SOB", "SOBOE", "DOE", "DIB"),
     ),
     # Circulation and perfusion
@@ -244,7 +257,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "non_blanching_rash": (
         "non-blanching rash",
         r"non[- ]?blanch\w*|petechia\w*|purpur\w*|(?:rash|spots)\s+(?:that\s+)?(?:does\s+not|doesn'?t)"
-        r"\s+(?:blanch|fade)",
+        r"\s+(?:blanch|fade)|(?:does\s+not|doesn'?t|do\s+not|don'?t)\s+(?:blanch|fade)\s+"
+        r"(?:under|with)\s+(?:a\s+)?(?:glass|pressure)|glass\s+test",
         (),
     ),
     "rash": ("rash", r"rash(?:es)?|hives|urticaria", ()),
@@ -373,6 +387,12 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"goodbye|attempt\w*",
         (),
     ),
+    "lethal_means": (
+        "lethal means",
+        r"(?:to|on|of)\s+(?:the\s+|his\s+|her\s+)?(?:neck|throat)|deep\s+(?:cuts?|lac\w*|wounds?)|"
+        r"gun|firearm|rope|ligature|noose|hanging|overdose|pills",
+        (),
+    ),
     "homicidal": (
         "homicidal thoughts",
         r"homicid\w+|(?:wants?|going|threaten\w*)\s+to\s+(?:kill|hurt|harm|stab|shoot)\s+"
@@ -381,7 +401,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "overdose": (
         "overdose or poisoning",
-        r"over\s*dos\w*|poison\w*|ingest\w*|(?:took|swallowed|taken|drank|ate)\s+(?:a\s+(?:whole\s+)?|"
+        r"over\s*dos\w*|poison\w*|ingest\w*|(?:took|swallowed|taken)\s+(?:about\s+|around\s+)?"
+        r"(?:\d{2,3}|an?\s+unknown\s+(?:number|amount))\s+(?:\w+['\u2019]?s?\s+){0,2}\w+|(?:took|swallowed|taken|drank|ate)\s+(?:a\s+(?:whole\s+)?|"
         r"the\s+(?:whole\s+|entire\s+)?|an?\s+entire\s+|all\s+(?:of\s+)?(?:(?:his|her|my|the)\s+)?|"
         r"(?:about\s+|approx\w*\s+|around\s+)?\d+\s+|(?:eight|ten|twenty|thirty|fifty|several|"
         r"many|a\s+handful\s+of|a\s+lot\s+of)\s+)(?:\w+\s+){0,3}(?:tabs?|tablets?|pills?|capsules?|"
@@ -391,8 +412,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "overdose_intent": (
         "with intent, or unknown substance or amount",
-        r"intention\w*|on\s+purpose|deliberate\w*|to\s+(?:die|kill|end)|wants?\s+to\s+die|"
-        r"suicid\w+|unknown\s+(?:amount|quantity|substance|pills?|tablets?|drug|medication)|"
+        r"intention\w*|on\s+purpose|deliberate\w*|to\s+(?:die|kill|end)|want(?:s|ed)?\s+to\s+die|"
+        r"suicid\w+|unknown\s+(?:amount|quantity|number|substance|pills?|tablets?|drug|medication)|"
         r"(?:doesn'?t|does\s+not|don'?t|unsure)\s+(?:know|sure)\s+(?:what|how\s+many|how\s+much)|"
         r"(?:unsure|not\s+sure)\s+(?:what|how\s+(?:many|much))",
         (),
@@ -468,7 +489,9 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "abdominal_or_back_pain": (
         "abdominal or back pain",
         r"(?:abdominal|abdo|abd|belly|stomach|tummy|flank|back|epigastric|pelvic|lower\s+abdominal)"
-        r"\s*(?:pain|ache|discomfort|cramps?)|(?:pain|ache|discomfort),?\s+(?:in\s+(?:the|his|her|my)\s+)?"
+        r"\s*(?:pain|ache|discomfort|cramps?)|(?:LLQ|RLQ|LUQ|suprapubic|(?:left|right)\s+(?:lower|"
+        r"upper)\s+quadrant|(?:left|right)\s+iliac\s+fossa)\s*(?:pain|ache|discomfort|tenderness)|"
+        r"(?:pain|ache|discomfort),?\s+(?:in\s+(?:the|his|her|my)\s+)?"
         r"(?:abdomen|abdominal|belly|stomach|back|flank)|belly\s*ache|stomach\s*ache|tummy\s*ache",
         (),
     ),
@@ -645,11 +668,68 @@ def _alternatives(finding: str) -> str:
     return "|".join([f"(?i:{words})", *(re.escape(a) for a in abbreviations)])
 
 
+@dataclass(frozen=True)
+class _Scanner:
+    """Per first letter, one pattern of the finding phrases that start with it (lexicon order,
+    so the specific phrase wins); `misc` for phrases that start with a pattern. One regex call
+    per word instead of every phrase at every word."""
+
+    by_letter: dict[str, re.Pattern[str]]
+    misc: re.Pattern[str] | None
+    owner: dict[str, str]  # group name -> finding
+
+
 @cache
-def _combined() -> re.Pattern[str]:
-    """One pattern, one named group per finding, in lexicon order."""
-    parts = [f"(?P<{_group(finding)}>{_alternatives(finding)})" for finding in FINDINGS]
-    return re.compile(rf"(?<![\w/])(?:{'|'.join(parts)})(?![\w/])")
+def _scanner() -> _Scanner:
+    groups: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for finding, (_, words, abbreviations) in FINDINGS.items():
+        parts = [f"(?i:{p})" for p in expand_alternatives(words.replace("'", "['\u2019]"))]
+        parts += [re.escape(a) for a in abbreviations]
+        for part in parts:
+            bare = part[4:-1] if part.startswith("(?i:") else part
+            letter = first_letter(bare) if not bare.startswith("\\") else ""
+            name = f"g{len(owner)}"
+            owner[name] = finding
+            groups.setdefault(letter, []).append(f"(?P<{name}>{part})")
+    misc = groups.pop("", None)
+
+    def compile_(parts: list[str]) -> re.Pattern[str]:
+        return re.compile(f"(?:{'|'.join(parts)})(?![\\w/])")
+
+    return _Scanner(
+        by_letter={letter: compile_(parts) for letter, parts in groups.items()},
+        misc=compile_(misc) if misc else None,
+        owner=owner,
+    )
+
+
+_WORD_START = re.compile(r"(?<![\w/])\w")
+
+
+def _matches(text: str) -> list[tuple[str, int, int]]:
+    """(finding, start, end) left to right, never overlapping; at one place the finding
+    earliest in the lexicon wins."""
+    scanner = _scanner()
+    order = {finding: i for i, finding in enumerate(FINDINGS)}
+    found: list[tuple[str, int, int]] = []
+    resume = 0
+    for word in _WORD_START.finditer(text):
+        at = word.start()
+        if at < resume:
+            continue
+        best: tuple[str, int, int] | None = None
+        pattern = scanner.by_letter.get(text[at].lower())
+        for candidate in (pattern, scanner.misc):
+            match = candidate.match(text, at) if candidate is not None else None
+            if match is not None and match.lastgroup is not None:
+                finding = scanner.owner[match.lastgroup]
+                if best is None or order[finding] < order[best[0]]:
+                    best = (finding, at, match.end())
+        if best is not None:
+            found.append(best)
+            resume = best[2]
+    return found
 
 
 @cache
@@ -663,16 +743,11 @@ def find_findings(text: str) -> list[FindingMention]:
     A finding found inside a wider one ("vomiting" inside "vomiting blood") is reported too.
     """
     mentions: list[FindingMention] = []
-    for match in _combined().finditer(text):
-        group = match.lastgroup
-        assert group is not None
-        finding = group[2:]
-        context = assess_context(text, match.start(), match.end())
+    for finding, start, end in _matches(text):
+        context = assess_context(text, start, end)
         for name in (finding, *IMPLIES.get(finding, ())):
             mentions.append(
-                FindingMention(
-                    name, FINDINGS[name][0], match.group(0), match.start(), match.end(), context
-                )
+                FindingMention(name, FINDINGS[name][0], text[start:end], start, end, context)
             )
     return mentions
 

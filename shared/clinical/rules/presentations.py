@@ -30,6 +30,9 @@ _BASELINE = re.compile(
 )
 
 
+_SELF_HARM = re.compile(r"self[- ]?harm|self[- ]inflicted|\b(?:DSH|SH)\b", re.I)
+
+
 def glucose_mmol(f: Facts) -> float | None:
     """The last blood glucose in the note, in mmol/L (values over 35 are read as mg/dL)."""
     found = list(_GLUCOSE.finditer(f.case.note))
@@ -66,7 +69,9 @@ def seizing_now(f: Facts) -> Iterator[Reason]:
 def bleeding(f: Facts) -> Iterator[Reason]:
     if (m := f.first("uncontrolled_bleeding")) is not None:
         yield f.reason("uncontrolled_bleeding", RESUS, "uncontrolled major bleeding", mention=m)
-    elif (m := f.first("controlled_bleeding")) is not None:
+    elif (m := f.first("controlled_bleeding")) is not None and (
+        "tourniquet" in m.text.lower() or f.modifier(m, "major_bleeding_word")
+    ):
         yield f.reason("controlled_bleeding", EMERGENT, "major bleeding, now controlled", mention=m)
 
 
@@ -76,7 +81,9 @@ def _anaphylaxis(f: Facts) -> Mention | None:
     if named is not None:
         return named
     reaction = f.first("allergic_reaction")
-    if reaction is not None and f.has("airway_swelling", "wheeze", "dyspnoea", "voice_change"):
+    systemic = f.has("airway_swelling", "wheeze", "dyspnoea", "voice_change", "collapse")
+    low_bp = f.vitals.systolic_bp is not None and f.vitals.systolic_bp <= 90
+    if reaction is not None and (systemic or low_bp):
         return reaction
     swelling = f.first("airway_swelling")
     if swelling is not None and re.search(r"tongue|lip|angio|clos", swelling.text, re.I):
@@ -117,8 +124,12 @@ def anaphylaxis(f: Facts) -> Iterator[Reason]:
 
 @rule("respiratory_distress", "severe respiratory distress in the text -> 1; moderate -> 2")
 def respiratory_distress(f: Facts) -> Iterator[Reason]:
+    stridor = next((m for m in f.all("voice_change") if "stridor" in m.text.lower()), None)
+    distress = f.first("distressed", "moderate_resp_distress")
     if (m := f.first("severe_resp_distress")) is not None:
         yield f.reason("respiratory_distress", RESUS, "severe respiratory distress", mention=m)
+    elif stridor is not None and distress is not None:
+        yield f.reason("respiratory_distress", RESUS, "stridor with distress", mention=stridor)
     elif (m := f.first("moderate_resp_distress")) is not None:
         yield f.reason("respiratory_distress", EMERGENT, "moderate respiratory distress", mention=m)
 
@@ -282,8 +293,11 @@ def gi_bleeding(f: Facts) -> Iterator[Reason]:
 def self_harm(f: Facts) -> Iterator[Reason]:
     suicidal = f.first("suicidal")
     if suicidal is not None:
-        plan = f.modifier(suicidal, "suicide_plan")
-        what = f"suicidal, {plan}" if plan else "suicidal thoughts"
+        means = f.modifier(suicidal, "suicide_plan") or f.modifier(suicidal, "lethal_means")
+        if _SELF_HARM.search(suicidal.text) and not means:
+            yield f.reason("self_harm", URGENT, "self-harm without lethal means", mention=suicidal)
+            return
+        what = f"suicidal, {means}" if means else "suicidal thoughts"
         yield f.reason("self_harm", EMERGENT, what, mention=suicidal)
         return
     if (m := f.first("homicidal")) is not None:

@@ -99,8 +99,8 @@ def voice_or_confusion(f: Facts) -> Iterator[Reason]:
             f"{what} (ACVPU {v.consciousness.value})",
             v.consciousness.value,
         )  # type: ignore[union-attr]
-    elif v.gcs is not None and 10 <= v.gcs <= 14:
-        yield f.reason("voice_or_confusion", EMERGENT, f"GCS {v.gcs} (below 15)", v.gcs)
+    elif v.gcs is not None and 10 <= v.gcs <= 13:
+        yield f.reason("voice_or_confusion", EMERGENT, f"GCS {v.gcs} (10-13)", v.gcs)
     elif (m := next(iter(f.new("altered_mental")), None)) is not None:
         yield f.reason(
             "voice_or_confusion", EMERGENT, "new confusion, lethargy or disorientation", mention=m
@@ -208,15 +208,16 @@ def shock_index_rule(f: Facts) -> Iterator[Reason]:
     hr, sbp = f.vitals.heart_rate, f.vitals.systolic_bp
     if not f.adult or hr is None or not sbp:
         return
-    value = round(hr / sbp, 2)
-    if value >= 1.0:
+    ratio = hr / sbp  # compared unrounded: 100/111 = 0.9009 is above 0.9
+    value = round(ratio, 2)
+    if ratio >= 1.0:
         yield f.reason(
             "shock_index",
             EMERGENT,
             f"shock index {value} (HR {hr} / systolic {sbp}, 1.0 or above)",
             value,
         )
-    elif value > 0.9:
+    elif ratio > 0.9:
         yield f.reason(
             "shock_index",
             URGENT,
@@ -246,6 +247,19 @@ def news2(f: Facts) -> Iterator[Reason]:
                 f"single NEWS2 parameter scoring 3: {describe(param)}",
                 param.value,
             )
+    gcs = f.vitals.gcs
+    if (
+        gcs is not None
+        and gcs < 15
+        and not any(p.parameter == "consciousness" and p.score == 3 for p in n.parameters)
+    ):
+        # CLINICAL.md: GCS below 15 counts as not alert, a consciousness score of 3.
+        yield f.reason(
+            "news2_single_parameter",
+            URGENT,
+            f"single NEWS2 parameter scoring 3: GCS {gcs} counts as not alert (+3)",
+            gcs,
+        )
 
 
 @rule("danger_zone", "two or more danger-zone vital signs -> 2; one -> 3")
