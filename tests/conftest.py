@@ -175,6 +175,8 @@ def case_body(risk: str = "low", **overrides: Any) -> dict[str, Any]:
             "consciousness": "A",
             "temperature_c": 36.8,
         },
+        # Acuity 3 (NEWS2 5, RR in the danger zone) and acuity 2 (HR 132, shock index 1.32,
+        # fever with tachycardia), so that neither reaches a level-1 criterion.
         "medium": {
             "respiratory_rate": 22,
             "spo2": 95,
@@ -182,15 +184,15 @@ def case_body(risk: str = "low", **overrides: Any) -> dict[str, Any]:
             "systolic_bp": 105,
             "heart_rate": 95,
             "consciousness": "A",
-            "temperature_c": 38.4,
+            "temperature_c": 37.5,
         },
         "high": {
             "respiratory_rate": 28,
-            "spo2": 89,
-            "on_oxygen": True,
-            "systolic_bp": 88,
+            "spo2": 93,
+            "on_oxygen": False,
+            "systolic_bp": 100,
             "heart_rate": 132,
-            "consciousness": "V",
+            "consciousness": "A",
             "temperature_c": 39.4,
         },
     }[risk]

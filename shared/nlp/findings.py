@@ -664,8 +664,24 @@ def _group(finding: str) -> str:
 def _alternatives(finding: str) -> str:
     """The finding's words (any case; a typed or curly apostrophe) and abbreviations."""
     _, words, abbreviations = FINDINGS[finding]
-    words = words.replace("'", "['\u2019]")
+    words = _curly_apostrophes(words)
     return "|".join([f"(?i:{words})", *(re.escape(a) for a in abbreviations)])
+
+
+def _curly_apostrophes(pattern: str) -> str:
+    """Let each apostrophe of a pattern match a typed or a curly one (also inside [...])."""
+    out, in_set = [], False
+    for i, char in enumerate(pattern):
+        escaped = i > 0 and pattern[i - 1] == "\\"
+        if char == "[" and not escaped:
+            in_set = True
+        elif char == "]" and not escaped:
+            in_set = False
+        if char == "'":
+            out.append("'\u2019" if in_set else "['\u2019]")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -684,7 +700,7 @@ def _scanner() -> _Scanner:
     groups: dict[str, list[str]] = {}
     owner: dict[str, str] = {}
     for finding, (_, words, abbreviations) in FINDINGS.items():
-        parts = [f"(?i:{p})" for p in expand_alternatives(words.replace("'", "['\u2019]"))]
+        parts = [f"(?i:{p})" for p in expand_alternatives(_curly_apostrophes(words))]
         parts += [re.escape(a) for a in abbreviations]
         for part in parts:
             bare = part[4:-1] if part.startswith("(?i:") else part
