@@ -197,6 +197,7 @@ _PAIN_WORD = re.compile(
     r"severity|NRS|VAS)\b",
     re.I,
 )
+_PAIN_AFTER = re.compile(r"\s*pain\b", re.I)
 _GCS_PARTS = re.compile(
     r"(?=[Ee])(?<![A-Za-z0-9])E\s*(?P<e>[1-4])\s*,?\s*V\s*(?P<vv>[1-5]|T)\s*,?\s*M\s*(?P<m>[1-6])"
     r"(?![A-Za-z0-9])",
@@ -441,9 +442,8 @@ def _unlabelled(text: str, labels: list[re.Match[str]]) -> Iterator[_Raw]:
             m.start(),
         )
     for m in _PAIN_FRACTION.finditer(text):
-        before = text[max(0, m.start() - 80) : m.start()]
-        before = _SENTENCE_END.split(before)[-1]
-        if _PAIN_WORD.search(before) or re.match(r"\s*pain\b", text[m.end() : m.end() + 12], re.I):
+        lead = _SENTENCE_END.split(text[max(0, m.start() - 80) : m.start()])[-1]
+        if _PAIN_WORD.search(lead) or _PAIN_AFTER.match(text, m.end()):
             # "20/10" is the top of the scale, said loudly.
             yield _Raw("pain", min(int(m["v"]), 10), m.start("v"), m.end("v"), m[0], m.start())
 
