@@ -175,7 +175,9 @@ def pregnancy_bleeding(f: Facts) -> Iterator[Reason]:
 def possible_ectopic(f: Facts) -> Iterator[Reason]:
     weeks = gestation_weeks(f)
     early = f.first("early_pregnancy")
-    suspected = early is not None or (f.pregnant and (weeks is None or weeks < 20))
+    # After childbirth the pregnancy is over: postpartum pain is not a possible ectopic.
+    pregnant_now = f.pregnant and not f.postpartum
+    suspected = early is not None or (pregnant_now and (weeks is None or weeks < 20))
     if not suspected or f.age < 10 or f.case.sex.value == "male":
         return
     symptom = f.first("abdominal_or_back_pain", "collapse")
