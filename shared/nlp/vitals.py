@@ -113,7 +113,7 @@ _RR_LABEL = (
 )
 _SPO2_LABEL = (
     r"SpO2|SpO₂|SaO2|O2\s*sat(?:uration)?s?|oxygen\s+sat(?:uration)?s?|sat(?:uration)?s?|"
-    r"sat'?s|saturating|sat'?ing|pulse\s*ox(?:imetry|imeter)?|POx"
+    r"sat'?s|saturating|sat'?ing|pulse\s*ox(?:imetry|imeter)?|POx|O2(?=\s*[:=]?\s*\d{2,3}\s*%)"
 )
 _TEMP_LABEL = r"temp(?:erature)?|T\s*max|(?-i:T)|febrile|fever|pyrexial?"
 _PAIN_LABEL = r"pain\s+(?:score|scale|rating|level|severity)|NRS|VAS"
@@ -219,7 +219,7 @@ _DEVICE = (
     r"BiPAP|CPAP|NIV)\b"
 )
 _OXYGEN = re.compile(
-    r"(?=[oOhH\d])"
+    r"\b(?=[oOhH\d])"
     rf"\bon\s+(?:(?:her|his|their|the|a|an|usual|home|regular|baseline|supplemental)\s+){{0,3}}"
     rf"(?:{_FLOW}(?:\s*{_DEVICE})?|{_DEVICE})|\b{_FLOW}\s*(?:of\s+)?{_DEVICE}"
     rf"|\bhome\s+(?:O2|oxygen)\b(?:\s*(?:at\s+)?{_FLOW})?",

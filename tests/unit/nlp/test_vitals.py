@@ -143,6 +143,7 @@ def used(note, **typed):
         ("pulse ox 89%", {("spo2", 89)}),
         ("displaying a saturation of 79 percent", {("spo2", 79)}),
         ("SpO2, 98% RA", {("spo2", 98), ("on_oxygen", False)}),
+        ("O2 98% RA", {("spo2", 98), ("on_oxygen", False)}),
         ("pulse of 130", {("heart_rate", 130)}),
         ("heart rate of 130", {("heart_rate", 130)}),
         ("pulse 130 bpm", {("heart_rate", 130)}),
