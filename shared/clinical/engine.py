@@ -67,7 +67,8 @@ def decide(facts: Facts, reasons: list[Reason]) -> Acuity:
 
 
 def _note_vitals(merged: MergedVitals) -> list[NoteVital]:
-    used = {f.field: f for f in merged.findings if merged.sources.get(f.field) == "note"}
+    chosen = merged.chosen or {}
+    used = {k: f for k, f in chosen.items() if merged.sources.get(k) == "note"}
     conflicts = {(c.field, c.start): c.structured for c in merged.conflicts}
     return [
         NoteVital(
@@ -83,20 +84,7 @@ def _note_vitals(merged: MergedVitals) -> list[NoteVital]:
 
 
 def _conflicts(merged: MergedVitals) -> list[VitalConflict]:
-    def plain(value: object) -> float | int | str | bool:
-        return value.value if hasattr(value, "value") else value  # type: ignore[return-value]
-
-    return [
-        VitalConflict(
-            field=c.field,
-            structured=plain(c.structured),
-            note=plain(c.note),
-            used=getattr(c, "used", "structured"),
-            start=c.start,
-            end=c.end,
-        )
-        for c in merged.conflicts
-    ]
+    return [c.as_schema() for c in merged.conflicts]
 
 
 def assess_case(case: CaseIn) -> Assessment:
