@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from shared.accounts import Principal
 from shared.board import board_row, conflict_view, iso, stored_conflicts
 from shared.clinical.engine import assess_case
-from shared.db.models import AuditEvent, Case, CaseStatus, Result, utcnow
+from shared.db.models import AuditEvent, CareStatus, Case, CaseStatus, Result, utcnow
 from shared.schemas import Acuity, CaseIn
 
 
@@ -52,6 +52,9 @@ def create_case(
         "risk_rank": assessment.risk_level.rank,
         "provisional_acuity": assessment.acuity,
         "acuity": assessment.acuity,
+        "engine_acuity": assessment.acuity,
+        "care_status": CareStatus.WAITING,
+        "last_assessed_at": now,
         "vitals_documented": assessment.vitals_documented,
         "vital_conflicts": stored_conflicts(assessment),
         "attempts": 0,
@@ -115,7 +118,8 @@ CASE_COLUMNS = (
     "public_id", "submitted_by_id", "idempotency_key", "patient_ref", "age_years", "sex",
     "pregnant", "chief_complaint", "note", "vitals", "status", "provisional_risk",
     "provisional_reasons", "risk_level", "risk_rank", "provisional_acuity", "acuity",
-    "vitals_documented", "vital_conflicts", "attempts", "created_at", "updated_at",
+    "engine_acuity", "care_status", "last_assessed_at", "vitals_documented", "vital_conflicts",
+    "attempts", "created_at", "updated_at",
 )  # fmt: skip
 INSERT_CASE, INSERT_EVENT, INSERT_CASE_AND_EVENT = _intake_statements()
 

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models: cases, results, audit events, users, API tokens."""
+"""SQLAlchemy 2 typed models: cases and their care, results, audit events, users, API tokens."""
 
 from __future__ import annotations
 
@@ -78,14 +78,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
+def _enum(cls: type[enum.Enum], name: str, length: int = 16) -> Enum:
     """Enums stored as their values, as VARCHAR with a CHECK, identical on both databases."""
     return Enum(
         cls,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
@@ -104,6 +104,30 @@ class CaseStatus(str, enum.Enum):
     ANALYZED = "analyzed"
     FAILED = "failed"
     CLOSED = "closed"
+
+
+class CareStatus(str, enum.Enum):
+    """Where the patient is in their care (the analysis state is `CaseStatus`)."""
+
+    WAITING = "waiting"
+    IN_ASSESSMENT = "in_assessment"
+    DISPOSED = "disposed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Disposition(str, enum.Enum):
+    ADMIT = "admit"
+    DISCHARGE = "discharge"
+    TRANSFER = "transfer"
+    LEFT_WITHOUT_BEING_SEEN = "left_without_being_seen"
+    DECEASED = "deceased"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
 
 
 class User(Base):
@@ -140,6 +164,10 @@ class Case(Base):
         Index("ix_cases_board", "status", "acuity", "vitals_documented", "created_at"),
         CheckConstraint("acuity BETWEEN 1 AND 5", name="acuity_range"),
         CheckConstraint("provisional_acuity BETWEEN 1 AND 5", name="provisional_acuity_range"),
+        CheckConstraint("engine_acuity BETWEEN 1 AND 5", name="engine_acuity_range"),
+        CheckConstraint("override_acuity BETWEEN 1 AND 5", name="override_acuity_range"),
+        # Closed-case search: by disposition time, newest first.
+        Index("ix_cases_disposed", "care_status", "disposed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,7 +205,35 @@ class Case(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     analyzed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    submitted_by: Mapped[User] = relationship()
+    # Care (shared.lifecycle). `acuity` is the level the board orders by: the clinician's
+    # override when there is one, else `engine_acuity`, the latest analysis (never hidden).
+    care_status: Mapped[CareStatus] = mapped_column(
+        _enum(CareStatus, "care_status"), default=CareStatus.WAITING, server_default="waiting"
+    )
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    area: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Triage or re-triage: the re-assessment clock (the level's target) runs from here.
+    last_assessed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    engine_acuity: Mapped[Acuity] = mapped_column(AcuityType())
+    override_acuity: Mapped[Acuity | None] = mapped_column(AcuityType())
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set when a re-triage or analysis made the engine's level more urgent; cleared when
+    # someone acknowledges the case (the audit trail keeps both).
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    escalated_from: Mapped[Acuity | None] = mapped_column(AcuityType())
+    disposition: Mapped[Disposition | None] = mapped_column(
+        _enum(Disposition, "disposition", length=32)
+    )
+    disposed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+    override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
+    disposed_by: Mapped[User | None] = relationship(foreign_keys=[disposed_by_id])
     results: Mapped[list[Result]] = relationship(
         back_populates="case", order_by="Result.id", cascade="all, delete-orphan"
     )
@@ -188,6 +244,11 @@ class Case(Base):
         self.acuity = acuity
         self.risk_level = acuity.risk_level
         self.risk_rank = acuity.risk_level.rank
+
+    def set_engine_acuity(self, acuity: Acuity | int) -> None:
+        """Record the engine's level; it orders the board unless a clinician overrode it."""
+        self.engine_acuity = Acuity(acuity)
+        self.set_acuity(self.override_acuity or self.engine_acuity)
 
 
 class Result(Base):
@@ -214,6 +275,55 @@ class Result(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="results")
+
+
+class Observation(Base):
+    """A re-triage: vital signs measured again and a note line, with the engine's level at
+    once; `result_id` is set when the worker's analysis of it lands."""
+
+    __tablename__ = "observations"
+    __table_args__ = (CheckConstraint("engine_acuity BETWEEN 1 AND 5", name="engine_acuity_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    vitals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note_line: Mapped[str] = mapped_column(Text, default="")
+    engine_acuity: Mapped[Acuity] = mapped_column(AcuityType())
+    news2_total: Mapped[int | None]
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id", ondelete="SET NULL"))
+
+    recorded_by: Mapped[User] = relationship()
+
+
+class CaseNote(Base):
+    """A free-text note on a case, timestamped, by its author."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User] = relationship()
+
+
+class ActionKey(Base):
+    """An Idempotency-Key used on a case action: a replay answers with the first outcome."""
+
+    __tablename__ = "action_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEvent(Base):
@@ -244,14 +354,19 @@ class AuditHead(Base):
 
 
 __all__ = [
+    "ActionKey",
     "Acuity",
     "AcuityType",
     "ApiToken",
     "AuditEvent",
     "AuditHead",
     "Base",
+    "CareStatus",
     "Case",
+    "CaseNote",
     "CaseStatus",
+    "Disposition",
+    "Observation",
     "Result",
     "Risk",
     "Role",
