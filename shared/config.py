@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import zoneinfo
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     target_minutes_5: int = Field(120, ge=0, description="5 non-urgent")
     board_poll_ms: int = 3000
 
+    # Case lifecycle: where patients are, and the clock staff read times in (UTC is kept in
+    # the API and the audit trail)
+    areas: str = Field("waiting room, resus, majors, minors", description="comma-separated")
+    timezone: str = Field("UTC", description="IANA name, e.g. Europe/London")
+
     # Model settings used by the model-backed pipelines (later issues)
     text_model_path: str = ""
     image_model_path: str = ""
@@ -66,6 +72,12 @@ class Settings(BaseSettings):
             )
         if self.quantization not in ("none", "8bit", "4bit"):
             raise ValueError("quantization must be none, 8bit or 4bit")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone") from exc
+        if not self.area_list():
+            raise ValueError("areas: name at least one area")
         return self
 
     @property
@@ -83,6 +95,10 @@ class Settings(BaseSettings):
             4: self.target_minutes_4,
             5: self.target_minutes_5,
         }
+
+    def area_list(self) -> list[str]:
+        """The configured areas, in order, without blanks or repeats."""
+        return list(dict.fromkeys(a.strip() for a in self.areas.split(",") if a.strip()))
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one generated once and kept in the instance folder."""
