@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     target_minutes_4: int = Field(60, ge=0, description="4 less urgent")
     target_minutes_5: int = Field(120, ge=0, description="5 non-urgent")
     board_poll_ms: int = 3000
+    board_page_size: int = Field(
+        100, ge=10, description="rows of levels 3-5 per board page; levels 1-2 are all shown"
+    )
 
     # Case lifecycle: where patients are, and the clock staff read times in (UTC is kept in
     # the API and the audit trail)
