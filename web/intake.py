@@ -25,7 +25,7 @@ from shared.schemas import Acuity, CaseIn
 from web import csrf
 from web.auth import STAFF, current_user, requires
 from web.db import get_db
-from web.forms import case_from_form, field_errors
+from web.forms import PLAUSIBLE, c_to_f, case_from_form, field_errors, limits
 
 bp = Blueprint("intake", __name__)
 
@@ -64,15 +64,18 @@ def accepted_body(case: Case, dispatch_state: str) -> dict[str, Any]:
 def api_submit() -> Any:
     if not request.is_json:
         raise UnsupportedMediaType("Send the case as JSON (Content-Type: application/json).")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest("The body is not a JSON object.")
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= MAX_KEY and key.isprintable()):
         raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} printable characters.")
     try:
-        case_in = CaseIn.model_validate(data)
+        # Strict JSON: a boolean is never an age, "40" is not a number, "yes" not a boolean.
+        case_in = CaseIn.model_validate_json(request.get_data(), strict=True)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise BadRequest("The body is not valid JSON.") from None
+        if first["type"] == "model_type" and not first["loc"]:
+            raise BadRequest("The body is not a JSON object.") from None
         return jsonify(error="The case is not valid.", status=422, fields=field_errors(exc)), 422
     user = current_user()
     assert user is not None
@@ -85,20 +88,40 @@ def api_submit() -> Any:
     return response
 
 
+# Form fields in page order: the first one with an error gets the focus.
+FORM_ORDER = (
+    "patient_ref", "age_years", "sex", "pregnant", "chief_complaint", "note",
+    "respiratory_rate", "spo2", "blood_pressure", "systolic_bp", "diastolic_bp", "heart_rate",
+    "temperature", "consciousness", "on_oxygen", "spo2_scale2", "pain",
+)  # fmt: skip
+
+
+def intake_page(form: Any, errors: dict[str, str], token: str) -> str:
+    first_error = next((name for name in FORM_ORDER if name in errors), None)
+    return render_template(
+        "intake.html",
+        form=form,
+        errors=errors,
+        first_error=first_error,
+        form_token=token,
+        limits=limits(),
+        plausible=PLAUSIBLE,
+        c_to_f=c_to_f,
+    )
+
+
 @bp.route("/cases/new", methods=["GET", "POST"])
 @requires(*STAFF)
 def new_case() -> Any:
     if request.method == "GET":
-        return render_template("intake.html", form={}, errors={}, form_token=uuid.uuid4().hex)
+        return intake_page({}, {}, uuid.uuid4().hex)
     form = request.form
     token = form.get("form_token", "")
     case_in, errors = case_from_form(form)
     if case_in is None or not (0 < len(token) <= MAX_KEY):
         if not token:
             errors["form"] = "The form expired; submit it again."
-        return render_template(
-            "intake.html", form=form, errors=errors, form_token=token or uuid.uuid4().hex
-        ), 422
+        return intake_page(form, errors, token or uuid.uuid4().hex), 422
     user = current_user()
     assert user is not None
     case, created = create_case(get_db(), user, case_in, form_idempotency_key(token))
@@ -115,4 +138,6 @@ def new_case() -> Any:
     if state == "pending":
         message += " The queue is unreachable; analysis will start when it is back."
     flash(message)
+    if form.get("then") == "next":
+        return redirect(url_for("intake.new_case"))
     return redirect(url_for("board.board_page", highlight=case.public_id))

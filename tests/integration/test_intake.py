@@ -70,7 +70,64 @@ def test_invalid_case_is_rejected_with_field_and_nothing_saved(
 ):
     response = post(client, staff["nurse"].token, json=payload)
     assert response.status_code == status
-    assert field in [f["field"] for f in response.get_json()["fields"]]
+    fields = {f["field"]: f["message"] for f in response.get_json()["fields"]}
+    assert field in fields
+    # Words a nurse or an integrator can act on, never Pydantic's own phrasing.
+    assert not re.search(r"Value error|Input should", fields[field]), fields[field]
+    assert case_count(sessions) == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        # Issue 8: a boolean was stored as age 1 and turned a High adult into a Low.
+        (case_body("high", age_years=True), "age_years", "Age must be a number."),
+        (case_body(age_years="40"), "age_years", "Age must be a number."),
+        (case_body(pregnant="yes"), "pregnant", "Pregnant or postpartum must be true or false."),
+        (
+            case_body(vitals={"heart_rate": "72"}),
+            "vitals.heart_rate",
+            "Heart rate must be a whole number.",
+        ),
+        (
+            case_body(vitals={"heart_rate": 1200}),
+            "vitals.heart_rate",
+            "Heart rate over 300 /min is not possible; check the value.",
+        ),
+        (
+            case_body(vitals={"temperature_c": 98.6}),
+            "vitals.temperature_c",
+            "Temperature over 45 °C is not possible; check the value and the unit.",
+        ),
+        (
+            case_body(vitals={"systolic_bp": 80, "diastolic_bp": 120}),
+            "vitals.diastolic_bp",
+            "Diastolic pressure must be lower than systolic pressure.",
+        ),
+        (case_body(chief_complaint=""), "chief_complaint", "Enter the chief complaint."),
+        (
+            case_body(note="bad\x00byte"),
+            "note",
+            "Note contains control characters (invisible characters from copy and paste); "
+            "remove them.",
+        ),
+    ],
+)
+def test_api_is_strict_and_names_the_field_in_plain_words(
+    client, staff, sessions, payload, field, message
+):
+    response = post(client, staff["nurse"].token, json=payload)
+    assert response.status_code == 422
+    fields = {f["field"]: f["message"] for f in response.get_json()["fields"]}
+    assert fields[field] == message
+    assert case_count(sessions) == 0
+
+
+def test_deeply_nested_json_is_a_clear_400(client, staff, sessions):
+    body = b'{"vitals": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    response = post(client, staff["nurse"].token, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON" in response.get_json()["error"]
     assert case_count(sessions) == 0
 
 
@@ -173,6 +230,108 @@ def test_form_errors_are_shown_next_to_fields(client, staff, auth, sessions):
         assert f'id="err-{field}"' in html
     assert "Nothing was saved" in html
     assert case_count(sessions) == 0
+
+
+def intake_form(client, **fields):
+    page = client.get("/cases/new").get_data(as_text=True)
+    return {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "form_token": re.search(r'name="form_token" value="([^"]+)"', page).group(1),
+        "age_years": "64",
+        "sex": "female",
+        "chief_complaint": "short of breath",
+        **fields,
+    }
+
+
+def stored_vitals(sessions):
+    with sessions() as session:
+        return session.scalar(select(Case.vitals))
+
+
+def test_blood_pressure_as_one_field_and_temperature_with_its_unit(client, staff, auth, sessions):
+    auth.login(staff["nurse"].username)
+    data = intake_form(client, blood_pressure="132 / 84", temperature="101.3F", heart_rate="96")
+    response = client.post("/cases/new", data=data, follow_redirects=True)
+    assert "Case submitted" in response.get_data(as_text=True)
+    vitals = stored_vitals(sessions)
+    assert (vitals["systolic_bp"], vitals["diastolic_bp"]) == (132, 84)
+    assert vitals["temperature_c"] == 38.5 and vitals["heart_rate"] == 96
+
+
+@pytest.mark.parametrize(
+    ("fields", "name", "message"),
+    [
+        (
+            {"temperature": "120", "temperature_unit": "F"},
+            "temperature",
+            "Temperature over 113 °F is not possible; check the value and the unit.",
+        ),
+        (
+            {"temperature": "98.6", "temperature_unit": "C"},
+            "temperature",
+            "Temperature over 45 °C is not possible; check the value and the unit.",
+        ),
+        (
+            {"heart_rate": "1200"},
+            "heart_rate",
+            "Heart rate over 300 /min is not possible; check the value.",
+        ),
+        ({"heart_rate": "72.5"}, "heart_rate", "Heart rate must be a whole number."),
+        (
+            {"blood_pressure": "120 over 80"},
+            "blood_pressure",
+            "Blood pressure: write systolic/diastolic in mmHg, for example 120/80.",
+        ),
+        (
+            {"blood_pressure": "80/120"},
+            "blood_pressure",
+            "Diastolic pressure must be lower than systolic pressure.",
+        ),
+        (
+            {"blood_pressure": "120/80", "systolic_bp": "140"},
+            "blood_pressure",
+            "Blood pressure and the separate systolic and diastolic fields disagree; "
+            "clear one of them.",
+        ),
+        ({"age_years": ""}, "age_years", "Enter the age in years."),
+    ],
+)
+def test_form_error_in_words_is_announced_and_focused(
+    client, staff, auth, sessions, fields, name, message
+):
+    auth.login(staff["nurse"].username)
+    response = client.post("/cases/new", data=intake_form(client, **fields))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'<span class="error" id="err-{name}">{message}</span>' in html
+    # The field says it is invalid, points at its message, and takes the focus.
+    field = re.search(rf'<(?:input|select|textarea)[^>]* name="{name}"[^>]*>', html, re.S).group(0)
+    assert 'aria-invalid="true"' in field and f"err-{name}" in field and "autofocus" in field
+    assert html.count("autofocus") == 1
+    assert f'<a href="#f-{name}">{message}</a>' in html  # the summary links to the field
+    assert "Value error" not in html and "Input should" not in html
+    assert case_count(sessions) == 0
+
+
+def test_a_fresh_form_focuses_its_first_field(client, staff, auth):
+    auth.login(staff["nurse"].username)
+    html = client.get("/cases/new").get_data(as_text=True)
+    first = re.search(r"<(?:input|select|textarea)(?![^>]*type=\"hidden\")[^>]*>", html).group(0)
+    assert 'name="patient_ref"' in first and "autofocus" in first
+    assert html.count("autofocus") == 1
+
+
+def test_submit_and_start_the_next_case_opens_an_empty_form(client, staff, auth, sessions):
+    auth.login(staff["nurse"].username)
+    response = client.post(
+        "/cases/new", data=intake_form(client, then="next", respiratory_rate="18")
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/cases/new"
+    page = client.get("/cases/new").get_data(as_text=True)
+    assert "Case submitted: provisional risk" in page
+    assert 'value="short of breath"' not in page  # the next case starts empty
+    assert case_count(sessions) == 1
 
 
 def test_form_without_csrf_token_is_refused(client, staff, auth, sessions):
