@@ -285,7 +285,9 @@ _ONGOING = re.compile(r"\b(?:actively|still|again|another|ongoing|continuing|sta
 # Sentence and clause boundaries: end punctuation before a capital or digit, ; or a new line.
 # A full stop ends a sentence whatever follows ("No LOC. facial droop" is two), except after
 # a few abbreviations triage notes use.
-_BOUNDARY = re.compile(r"[.!?]+(?=\s)|[;\n]+|\s[-\u2013]\s|:(?=\s*\n)")
+# The lookahead up front only lets the regex engine skip, in C, the many positions that no
+# branch can start at; it matches exactly what the branches match.
+_BOUNDARY = re.compile(r"(?=[.!?;\n:\s])(?:[.!?]+(?=\s)|[;\n]+|\s[-\u2013]\s|:(?=\s*\n))")
 _ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|vs|pt|hx|st|approx|e\.g|i\.e)$", re.I)
 
 
@@ -294,6 +296,12 @@ def _wrap(alternation: str, kind: Kind, category: Category | None) -> str:
     if kind == Kind.TERMINATE and category == Category.NEGATED:
         pattern += r"|(?<=\s)\+(?=\w)"  # "no SOB, +CP": a plus sign asserts what follows
     return pattern
+
+
+# Signs the word scanner cannot see: "+CP" asserts what follows; "-ve for" negates a list
+# after it, a bare "-ve" the phrase before it ("troponin -ve"); "+ve" asserts. Looked for
+# only in the few sentences that hold a "+" or a "-ve".
+_SIGNS = re.compile(r"(?<!\S)(?:-ve(?:\s+for)?(?![\w/])|\+(?=\w))", re.I)
 
 
 @dataclass(frozen=True)
@@ -352,29 +360,11 @@ def _owners(phrase: str) -> tuple[tuple[Kind, Category | None, int, int], ...]:
     return tuple(owners)
 
 
-# Signs the word scanner cannot see: "+CP" asserts what follows; "-ve for" negates a list
-# after it, a bare "-ve" the phrase before it ("troponin -ve"); "+ve" asserts.
-_SIGNS = re.compile(r"(?<!\S)(?:-ve(?:\s+for)?(?![\w/])|\+(?=\w))", re.I)
 _SIGN_OWNERS = {
     "+": ((Kind.TERMINATE, Category.NEGATED, 1, _PHRASE),),
     "-ve for": ((Kind.FORWARD, Category.NEGATED, 1, _LIST),),
     "-ve": ((Kind.BACKWARD, Category.NEGATED, 1, _PHRASE),),
 }
-
-
-def _scan(sentence: str) -> list[tuple[int, int, str]]:
-    """Spans of trigger phrases, left to right, never overlapping, each with its lower-cased
-    text."""
-    scanner = _compiled()
-    lowered = sentence.lower()
-    if len(lowered) == len(sentence):  # nearly always: offsets in one are offsets in both
-        spans = [(m.start(), m.end(), m.group()) for m in scanner.folded.finditer(lowered)]
-    else:
-        spans = [
-            (m.start(), m.end(), m.group().lower()) for m in scanner.ignorecase.finditer(sentence)
-        ]
-    spans += [(m.start(), m.end(), m.group().lower()) for m in _SIGNS.finditer(sentence)]
-    return spans
 
 
 @cache
@@ -385,10 +375,20 @@ def _phrase_owners(raw: str) -> tuple[tuple[Kind, Category | None, int, int], ..
 
 
 def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
-    """Every trigger in the sentence; at one place the longest phrase wins."""
+    """Every trigger in the sentence, left to right; at one place the longest phrase wins."""
+    scanner = _compiled()
+    lowered = sentence.lower()
+    folded = len(lowered) == len(sentence)  # nearly always: offsets in one are in both
+    pattern, subject = (scanner.folded, lowered) if folded else (scanner.ignorecase, sentence)
+    matches = list(pattern.finditer(subject))
+    if "+" in lowered or "-ve" in lowered:
+        matches += _SIGNS.finditer(subject)
+        matches.sort(key=lambda m: m.start())
     found = []
     new = Trigger.__new__
-    for start, end, raw in _scan(sentence):
+    for match in matches:
+        start, end = match.span()
+        raw = match.group() if folded else match.group().lower()
         if raw == "reported" and _list_item_start(sentence, start):
             continue  # "denies fever, reported weight loss": a list item, not a new clause
         text = sentence[start:end]
@@ -396,7 +396,6 @@ def find_triggers(sentence: str, offset: int = 0) -> list[Trigger]:
             found.append(
                 new(Trigger, text, offset + start, offset + end, kind, category, bit, scope)
             )
-    found.sort(key=lambda t: t.start)
     return found
 
 
@@ -404,22 +403,6 @@ def _list_item_start(sentence: str, at: int) -> bool:
     """Whether `at` opens a list item: a comma, or "no", "any", "self-" just before it."""
     before = sentence[:at].rstrip().lower()
     return before.endswith((",", " no", " any", "self-")) or before in ("no", "any")
-
-
-def _walk(triggers: list[Trigger], scope_kind: Kind) -> dict[int, Trigger]:
-    """Walk away from the target; per category, the first trigger of `scope_kind` met
-    before a terminator of that category decides it."""
-    open_ = 15  # one bit per category still open
-    decided: dict[int, Trigger] = {}
-    for trigger in triggers:
-        if trigger.kind is Kind.TERMINATE:
-            open_ &= ~trigger.bit
-        elif trigger.kind is scope_kind and open_ & trigger.bit and trigger.category:
-            decided[trigger.bit] = trigger
-            open_ &= ~trigger.bit
-        if not open_:
-            break
-    return decided
 
 
 def _commas(text: str, left: int, right: int) -> list[int]:
@@ -518,24 +501,36 @@ class ContextDocument:
             raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
         left, right = self.sentence(start, end)
         triggers, commas = self._scanned(left, right)
-        if not triggers and not _SEIZURE.fullmatch(text, start, end):
+        seizure = _SEIZURE.fullmatch(text, start, end) is not None
+        if not (triggers or seizure):
             return _UNDECIDED
-        before = [
-            t
-            for t in reversed(triggers)
-            if t.end <= start and _reaches(text, t, start, end, commas, right)
-        ]  # nearest first
-        after = [
-            t for t in triggers if t.start >= end and _reaches(text, t, start, end, commas, right)
-        ]
-        decided = _walk(after, Kind.BACKWARD)
-        decided.update(_walk(before, Kind.FORWARD))  # the nearer, forward-scoped trigger wins
+        # Walk away from the target on each side; per category, the first scoped trigger
+        # met before a terminator of that category decides it. Backward triggers after the
+        # target first; then the nearer, forward-scoped ones before it, which win.
+        decided: dict[int, Trigger] = {}
+        for scope_kind, side in (
+            (Kind.BACKWARD, [t for t in triggers if t.start >= end]),
+            (Kind.FORWARD, [t for t in reversed(triggers) if t.end <= start]),
+        ):
+            open_ = 15  # one bit per category still open
+            for trigger in side:
+                if trigger.kind is Kind.TERMINATE:
+                    open_ &= ~trigger.bit
+                elif (
+                    trigger.kind is scope_kind
+                    and open_ & trigger.bit
+                    and _reaches(text, trigger, start, end, commas, right)
+                ):
+                    decided[trigger.bit] = trigger
+                    open_ &= ~trigger.bit
+                if not open_:
+                    break
         historical = decided.get(2)
         if historical is not None:
             comma = text.find(",", end, right)
             if _PRESENT_TIME.search(text, end, right if comma < 0 else comma):
                 historical = None
-        elif _SEIZURE.fullmatch(text, start, end):
+        elif seizure:
             historical = self._postictal(start, end, left, right, commas)
         family = decided.get(8)
         if family is not None:
@@ -545,14 +540,14 @@ class ContextDocument:
             negated = None  # "a headache 2 years ago that resolved": history, not a denial
         hypothetical = decided.get(4)
         return ContextResult(
-            negated=negated is not None,
-            historical=historical is not None,
-            hypothetical=hypothetical is not None,
-            family=family is not None,
-            negated_by=_text(negated),
-            historical_by=_text(historical),
-            hypothetical_by=_text(hypothetical),
-            family_by=_text(family),
+            negated is not None,
+            historical is not None,
+            hypothetical is not None,
+            family is not None,
+            None if negated is None else negated.text,
+            None if historical is None else historical.text,
+            None if hypothetical is None else hypothetical.text,
+            None if family is None else family.text,
         )
 
     def _postictal(
@@ -586,7 +581,3 @@ def context_document(text: str) -> ContextDocument:
 def assess_context(text: str, start: int, end: int) -> ContextResult:
     """ConText properties of the target `text[start:end]`, with the deciding triggers."""
     return context_document(text).assess(start, end)
-
-
-def _text(trigger: Trigger | None) -> str | None:
-    return None if trigger is None else trigger.text
