@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     quantization: str = Field("none", description="none, 8bit or 4bit")
     device: str = "auto"
 
+    # Login sessions (server-side, in Redis; see shared/sessions.py)
+    idle_lock_minutes: float = Field(
+        10, gt=0, description="a terminal locks, and its session ends, after this long idle"
+    )
+    session_max_hours: float = Field(12, gt=0, description="a login lasts at most this long")
+
     # First admin, created by `medtriage up` on an empty database
     admin_username: str = "admin"
     admin_password: str = ""
