@@ -19,7 +19,7 @@ from tests.browser.test_board_flow import CHROMIUM, CHROMIUM_FLAGS, login
 from tests.conftest import PASSWORD, case_body
 from tests.support.acuity import EngineFindings, hr_conflict
 from tests.support.cases import submit
-from tests.support.services import free_port
+from tests.support.services import ROOT, free_port
 
 pytestmark = [
     pytest.mark.browser,
@@ -61,14 +61,18 @@ def page(server):
         browser.close()
 
 
-def screenshot(page, tmp_path: Path, name: str) -> None:
-    """Kept with the test's files; copied to $MEDTRIAGE_SCREENSHOTS when it is set."""
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+
+
+def screenshot(page, tmp_path: Path, name: str, full_page: bool = True) -> Path:
+    """Kept with the test's files and copied to artifacts/screenshots/ (the README names it;
+    CI keeps it), or to $MEDTRIAGE_SCREENSHOTS when that is set."""
     path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("MEDTRIAGE_SCREENSHOTS"):
-        target = Path(os.environ["MEDTRIAGE_SCREENSHOTS"])
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target / name)
+    page.screenshot(path=str(path), full_page=full_page)
+    target = Path(os.environ.get("MEDTRIAGE_SCREENSHOTS") or SCREENSHOTS)
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, target / name)
+    return target / name
 
 
 def test_board_and_case_page_show_acuity_missing_vitals_and_conflicts(
@@ -105,12 +109,12 @@ def test_board_and_case_page_show_acuity_missing_vitals_and_conflicts(
     rows = page.locator("#board tbody tr")
     expect(rows).to_have_count(6)
     expected = [
-        ("1", "unresponsive, agonal breathing", "1* resuscitation"),
-        ("2", "short of breath", "2* emergent"),
-        ("3", "palpitations", "3* urgent"),
-        ("4", "dizzy", "4* less-urgent"),
-        ("4", "ankle sprain", "4* less-urgent"),
-        ("5", "suture removal", "5* non-urgent"),
+        ("1", "unresponsive, agonal breathing", "1* Resuscitation"),
+        ("2", "short of breath", "2* Emergent"),
+        ("3", "palpitations", "3* Urgent"),
+        ("4", "dizzy", "4* Less urgent"),
+        ("4", "ankle sprain", "4* Less urgent"),
+        ("5", "suture removal", "5* Non-urgent"),
     ]
     for index, (acuity, complaint, badge) in enumerate(expected):
         expect(rows.nth(index)).to_have_attribute("data-acuity", acuity)
@@ -119,13 +123,16 @@ def test_board_and_case_page_show_acuity_missing_vitals_and_conflicts(
     expect(rows.nth(0)).to_contain_text("high")
     expect(rows.nth(2)).to_contain_text("medium")
     expect(rows.nth(5)).to_contain_text("low")
-    expect(rows.nth(0).locator("td.target")).to_have_text("immediate")
-    expect(rows.nth(1).locator("td.target")).to_have_text("15 min")
-    expect(rows.nth(5).locator("td.target")).to_have_text("120 min")
-    expect(rows.nth(3).locator(".flag-missing")).to_have_text("vital signs not documented")
+    expect(rows.nth(0).locator("td.waiting")).to_contain_text("/ immediate")
+    expect(rows.nth(1).locator("td.waiting")).to_contain_text("/ 15 min")
+    expect(rows.nth(5).locator("td.waiting")).to_contain_text("/ 120 min")
+    expect(rows.nth(3).locator(".flag-missing")).to_have_text("♡ vitals needed")
+    expect(rows.nth(3).locator(".flag-missing")).to_have_attribute(
+        "title", "vital signs not documented"
+    )
     expect(rows.nth(4).locator(".flag-missing")).to_have_count(0)
     expect(rows.nth(2).locator(".flag-conflict")).to_have_text(
-        "HR 150 in note vs 80 typed — re-measure"
+        "⇄ conflicting vitals — re-measure: HR 150 in note vs 80 typed"
     )
     for level, count in {"1": "1", "2": "1", "3": "1", "4": "2", "5": "1"}.items():
         expect(page.locator(f"[data-count='{level}']")).to_have_text(count)
@@ -136,7 +143,7 @@ def test_board_and_case_page_show_acuity_missing_vitals_and_conflicts(
         row.created_at = row.created_at.replace(year=row.created_at.year - 1)
     page.reload()
     overdue = page.locator("#board tbody tr.overdue.level-3")
-    expect(overdue.locator(".flag-overdue")).to_have_text("overdue, re-assess")
+    expect(overdue.locator(".flag-overdue")).to_have_text("◷ overdue")
     colour = overdue.evaluate("tr => getComputedStyle(tr).backgroundColor")
     level_one = rows.nth(0).evaluate("tr => getComputedStyle(tr).backgroundColor")
     assert colour != level_one

@@ -148,15 +148,15 @@ def test_nurse_submits_low_then_high_and_watches_both_analyzed(page):
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("breathless and drowsy")
     expect(rows.nth(0)).to_have_attribute("data-acuity", "2")
-    # "2* emergent" while provisional, "2 emergent" once analyzed (the worker is quick).
-    expect(rows.nth(0).locator(".badge")).to_have_text(re.compile(r"^2\*? emergent$"))
+    # "2* Emergent" while provisional, "2 Emergent" once analyzed (the worker is quick).
+    expect(rows.nth(0).locator(".badge")).to_have_text(re.compile(r"^2\*? Emergent$"))
     expect(rows.nth(1)).to_contain_text("ankle sprain")
     expect(rows.nth(1)).to_have_attribute("data-acuity", "4")
     expect(page.locator("[data-count='2']")).to_have_text("1")
     expect(page.locator("[data-count='4']")).to_have_text("1")
     # Level 2 waits at most 15 minutes; the new case is highlighted, not yet overdue.
     expect(rows.nth(0)).to_have_class("level-2 highlight")
-    expect(rows.nth(0).locator("td.target")).to_have_text("15 min")
+    expect(rows.nth(0).locator("td.waiting")).to_have_text(re.compile(r"^\d+ min / 15 min$"))
 
     expect(rows.nth(0)).to_have_attribute("data-status", "analyzed", timeout=30_000)
     expect(rows.nth(1)).to_have_attribute("data-status", "analyzed", timeout=30_000)
