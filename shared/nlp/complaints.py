@@ -253,6 +253,7 @@ class _Matcher:
     patterns: tuple[re.Pattern[str], ...]
     index: dict[str, tuple[int, ...]]  # token key -> complaints whose phrases start there
     features: dict[tuple[str, str], re.Pattern[str]]
+    feature_index: dict[str, tuple[tuple[str, str], ...]]  # token key -> features starting there
     known: frozenset[str]  # words never corrected
     targets: dict[str, tuple[str, ...]]  # first letter -> long words a correction may reach
     owners: dict[str, frozenset[str]]  # long word -> complaints whose phrases use it
@@ -268,6 +269,7 @@ def _matcher() -> _Matcher:
     known = set(vocab.known_words | vocab.near_neighbours)
     pairs: dict[tuple[int, str], list[str]] = defaultdict(list)
     features = {}
+    feature_index: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for i, c in enumerate(vocab.complaints):
         for key in set().union(*(_keys(p) for p in (*c.synonyms, *c.abbreviations))):
             index[key].append(i)
@@ -284,6 +286,8 @@ def _matcher() -> _Matcher:
         known.update(a.lower() for a in c.abbreviations)
         for f in c.high_risk:
             features[(c.id, f.id)] = _pattern(list(f.patterns), f.abbreviations)
+            for key in set().union(*(_keys(p) for p in (*f.patterns, *f.abbreviations))):
+                feature_index[key].append((c.id, f.id))
             for p in f.patterns:
                 known.update(w.lower() for w in _WORD.findall(p))
     targets: dict[str, list[str]] = defaultdict(list)
@@ -295,6 +299,7 @@ def _matcher() -> _Matcher:
         patterns=tuple(_pattern(list(c.synonyms), c.abbreviations) for c in vocab.complaints),
         index={k: tuple(v) for k, v in index.items()},
         features=features,
+        feature_index={k: tuple(v) for k, v in feature_index.items()},
         known=frozenset(known),
         targets={k: tuple(v) for k, v in targets.items()},
         owners={w: frozenset(s) for w, s in owners.items()},
@@ -422,14 +427,29 @@ def match_complaints(text: str) -> list[ComplaintMatch]:
 
 def match_features(text: str, complaints: list[ComplaintMatch]) -> list[FeatureMatch]:
     """Mentions of the high-risk features of the asserted complaints, each with its ConText
-    verdict (count only `.asserted` ones), in order of appearance."""
+    verdict (count only `.asserted` ones), in order of appearance.
+
+    Like the complaints, a feature is tried only at the words its phrases can start with,
+    each feature's mentions never overlapping (as `finditer` would find them)."""
     m = _matcher()
-    present = list(dict.fromkeys(c.complaint for c in complaints if c.asserted))
-    out = [
-        FeatureMatch(c, f, hit.group(0), hit.start(), hit.end(),
-                     assess_context(text, hit.start(), hit.end()))
-        for c in present
+    wanted = {
+        (c.id, f.id): (c, f)
+        for c in dict.fromkeys(c.complaint for c in complaints if c.asserted)
         for f in c.high_risk
-        for hit in m.features[(c.id, f.id)].finditer(text)
-    ]  # fmt: skip
+    }
+    if not wanted:
+        return []
+    out = []
+    resume: dict[tuple[str, str], int] = {}
+    for token in _TOKEN.finditer(text):
+        at = token.start()
+        for key in m.feature_index.get(token.group(0)[:3].lower(), ()):
+            if key not in wanted or at < resume.get(key, 0):
+                continue
+            hit = m.features[key].match(text, at)
+            if hit is not None and hit.end() > at:
+                resume[key] = hit.end()
+                complaint, feature = wanted[key]
+                context = assess_context(text, at, hit.end())
+                out.append(FeatureMatch(complaint, feature, hit.group(0), at, hit.end(), context))
     return sorted(out, key=lambda f: (f.start, f.complaint.id, f.feature.id))

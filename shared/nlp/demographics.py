@@ -218,28 +218,49 @@ def _asserted(text: str, start: int, end: int) -> bool:
     return _EARLIER.search(text[max(0, start - 40) : start]) is None
 
 
+# The words (lower-cased) each pattern above cannot match without: a pattern is tried only
+# on a note holding one of its words, so a note that says nothing of pregnancy costs six
+# substring checks, not six regex scans.
+_POSTPARTUM_CUES = ("partum", "deliver", "natal", "birth", "baby", "section", "caesar", "cesar")
+_PP = re.compile(r"pp\b", re.IGNORECASE)  # "3 days pp"; not the "pp" of "appendicitis"
+_PREGNANT_CUES = ("preg", "gravid", "gestation", "trimester", "/40", "iup")
+_TEST_CUES = ("preg", "hcg", "upt")
+_TEST_POSITIVE_CUES = (*_TEST_CUES, "missed", "period")
+_GRAVIDA = re.compile(r"\bG\d", re.IGNORECASE)  # "G2P1 at 12 weeks"
+
+
+def _has(lowered: str, cues: tuple[str, ...]) -> bool:
+    return any(cue in lowered for cue in cues)
+
+
 def read_pregnancy(text: str) -> bool | None:
     """True for a current pregnancy (suspected included: a positive test, a missed period) or
     up to 6 weeks postpartum; False when the text rules it out (a negative test, "not
     pregnant", a delivery longer ago); None when it says nothing either way."""
+    lowered = text.lower()
     ruled_out = False
-    for m in _POSTPARTUM.finditer(text):
+    postpartum = _has(lowered, _POSTPARTUM_CUES) or _PP.search(text) is not None
+    for m in _POSTPARTUM.finditer(text) if postpartum else ():
         if _asserted(text, m.start(), m.end()):
             days = _days(m)
             if days is None or days <= _POSTPARTUM_DAYS:
                 return True
             ruled_out = True
-    for pattern in (_PREGNANT, _TEST_POSITIVE):
-        for m in pattern.finditer(text):
+    pregnant = _has(lowered, _PREGNANT_CUES) or _GRAVIDA.search(text) is not None
+    for pattern, tried in (
+        (_PREGNANT, pregnant),
+        (_TEST_POSITIVE, _has(lowered, _TEST_POSITIVE_CUES)),
+    ):
+        for m in pattern.finditer(text) if tried else ():
             if _asserted(text, m.start(), m.end()):
                 return True
-    for m in _LMP.finditer(text):
+    for m in _LMP.finditer(text) if "lmp" in lowered else ():
         days = _days(m)
         if days is not None and days >= _LMP_DAYS_SUSPECT:
             return True
-    if _TEST_NEGATIVE.search(text):
+    if _has(lowered, _TEST_CUES) and _TEST_NEGATIVE.search(text):
         return False
-    for m in _PREGNANCY_WORD.finditer(text):
+    for m in _PREGNANCY_WORD.finditer(text) if "preg" in lowered else ():
         if assess_context(text, m.start(), m.end()).negated:
             return False
     return False if ruled_out else None

@@ -520,7 +520,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "alcohol withdrawal signs",
         r"(?:alcohol|ETOH|EtOH|etoh)\s+withdrawal|withdraw\w*\s+from\s+(?:alcohol|drinking)|"
         r"delirium\s+tremens|tremor\w*|tremulous|the\s+shakes|shaky|shaking|"
-        r"(?:visual|tactile)?\s*hallucinat\w+",
+        r"(?:(?:visual|tactile)\s*)?hallucinat\w+",
         ("DTs", "CIWA"),
     ),
     "alcohol": (
@@ -687,12 +687,17 @@ def _curly_apostrophes(pattern: str) -> str:
 @dataclass(frozen=True)
 class _Scanner:
     """Per first letter, one pattern of the finding phrases that start with it (lexicon order,
-    so the specific phrase wins); `misc` for phrases that start with a pattern. One regex call
-    per word instead of every phrase at every word."""
+    so the specific phrase wins); `misc` for the phrases that start with a digit or a sign
+    ("2 episodes of", "+ve"). One regex call per word instead of every phrase at every word."""
 
     by_letter: dict[str, re.Pattern[str]]
     misc: re.Pattern[str] | None
     owner: dict[str, str]  # group name -> finding
+
+
+# How a phrase that is not filed under a letter may start: it is tried only at words that
+# start with a digit or a sign, so one that could start with a letter would never be tried.
+_MISC_START = re.compile(r"(?:\(\?i:)?(?:\d|\\d|\[\d|\\\+|-)")
 
 
 @cache
@@ -705,6 +710,8 @@ def _scanner() -> _Scanner:
         for part in parts:
             bare = part[4:-1] if part.startswith("(?i:") else part
             letter = first_letter(bare) if not bare.startswith("\\") else ""
+            if not letter and not _MISC_START.match(part):
+                raise ValueError(f"{finding}: {bare!r} must start with a letter, digit or sign")
             name = f"g{len(owner)}"
             owner[name] = finding
             groups.setdefault(letter, []).append(f"(?P<{name}>{part})")
@@ -720,31 +727,25 @@ def _scanner() -> _Scanner:
     )
 
 
-_WORD_START = re.compile(r"(?<![\w/])\w")
+_WORD_START = re.compile(r"(?<![\w/])[\w+]")
 
 
 def _matches(text: str) -> list[tuple[str, int, int]]:
     """(finding, start, end) left to right, never overlapping; at one place the finding
-    earliest in the lexicon wins."""
+    earliest in the lexicon wins (alternatives are tried in lexicon order)."""
     scanner = _scanner()
-    order = {finding: i for i, finding in enumerate(FINDINGS)}
     found: list[tuple[str, int, int]] = []
     resume = 0
     for word in _WORD_START.finditer(text):
         at = word.start()
         if at < resume:
             continue
-        best: tuple[str, int, int] | None = None
-        pattern = scanner.by_letter.get(text[at].lower())
-        for candidate in (pattern, scanner.misc):
-            match = candidate.match(text, at) if candidate is not None else None
-            if match is not None and match.lastgroup is not None:
-                finding = scanner.owner[match.lastgroup]
-                if best is None or order[finding] < order[best[0]]:
-                    best = (finding, at, match.end())
-        if best is not None:
-            found.append(best)
-            resume = best[2]
+        first = text[at]
+        pattern = scanner.by_letter.get(first.lower()) if first.isalpha() else scanner.misc
+        match = pattern.match(text, at) if pattern is not None else None
+        if match is not None and match.lastgroup is not None:
+            found.append((scanner.owner[match.lastgroup], at, match.end()))
+            resume = match.end()
     return found
 
 

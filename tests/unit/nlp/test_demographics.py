@@ -117,6 +117,18 @@ def test_sex_unknown(text: str) -> None:
         "first trimester, vomiting",
         "possibly pregnant",
         "suspected ectopic pregnancy",
+        # One for each word the patterns are gated on (read_pregnancy tries a pattern only
+        # on a text holding one of its words).
+        "3 days pp, fever",
+        "gravid, abdo pain",
+        "IUP on scan last week",
+        "at 12+3/40 with bleeding",
+        "c-section 2 weeks ago, wound red",
+        "caesarean 4 weeks ago",
+        "gave birth 10 days ago",
+        "delivered 3 days ago",
+        "2 weeks post natal, SOB",
+        "beta-hCG positive",
     ],
 )
 def test_current_pregnancy_or_within_six_weeks(text: str) -> None:
