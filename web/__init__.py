@@ -47,12 +47,25 @@ def create_app(
     app.extensions["token_cache"] = TokenCache()
     csrf.init_app(app)
 
-    from web import admin, audit_trail, auth, board, cases, db, errors, health, highlight, intake
+    from web import (
+        admin,
+        audit_trail,
+        auth,
+        board,
+        cases,
+        db,
+        errors,
+        health,
+        highlight,
+        intake,
+        lifecycle,
+    )
 
     db.init_app(app)
     errors.init_app(app)
     highlight.init_app(app)
     auth.init_app(app)
-    for module in (auth, board, intake, cases, admin, audit_trail, health):
+    lifecycle.init_app(app)
+    for module in (auth, board, intake, cases, lifecycle, admin, audit_trail, health):
         app.register_blueprint(module.bp)
     return app

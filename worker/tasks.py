@@ -8,18 +8,21 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.board import stored_conflicts
 from shared.db import Case, CaseStatus, Result, utcnow
+from shared.db.models import Observation
+from shared.lifecycle import LifecycleError, escalate, retriage_input
 from shared.queue import TASK_ANALYZE
-from shared.schemas import Acuity, CaseIn, TriageResult
+from shared.schemas import Acuity, CaseIn, TriageResult, VitalSigns
 from worker.app import celery_app, settings
 from worker.runtime import Runtime, get_runtime
 
@@ -47,23 +50,67 @@ def heartbeat(rt: Runtime, case_id: int, token: str) -> Iterator[None]:
         thread.join(timeout=2)
 
 
-def analysis_key(rt: Runtime) -> str:
-    return f"{rt.pipeline.name}@{rt.pipeline.version}"
+def analysis_key(rt: Runtime, observation_id: int | None = None) -> str:
+    """One result per pipeline version for the intake, and one per re-triage observation."""
+    key = f"{rt.pipeline.name}@{rt.pipeline.version}"
+    return key if observation_id is None else f"{key}/obs{observation_id}"
 
 
-def claim(rt: Runtime, case_id: int) -> dict[str, Any] | None:
-    """Mark the case running and return its input; None if it is gone or already done."""
-    key = analysis_key(rt)
+@dataclass(frozen=True)
+class Target:
+    """What one delivery analyzes: the intake, or the latest re-triage observation."""
+
+    key: str
+    observation_id: int | None
+    stored: dict[str, Any]
+
+
+def _intake_input(case: Case) -> dict[str, Any]:
+    return {
+        "patient_ref": case.patient_ref,
+        "age_years": case.age_years,
+        "sex": case.sex,
+        "pregnant": case.pregnant,
+        "chief_complaint": case.chief_complaint,
+        "note": case.note,
+        "vitals": case.vitals,
+    }
+
+
+def _target(rt: Runtime, session: Session, case: Case) -> Target:
+    observations = session.scalars(
+        select(Observation).where(Observation.case_id == case.id).order_by(Observation.id)
+    ).all()
+    if observations and observations[-1].result_id is None:
+        latest = observations[-1]
+        vitals = VitalSigns.model_validate(latest.vitals)
+        case_in = retriage_input(case, [o.note_line for o in observations], vitals)
+        return Target(analysis_key(rt, latest.id), latest.id, case_in.model_dump(mode="json"))
+    return Target(analysis_key(rt), None, _intake_input(case))
+
+
+def claim(rt: Runtime, case_id: int) -> Target | None:
+    """Mark the case running and return what to analyze; None if it is gone or done."""
     with rt.sessions.begin() as session:
         case = session.get(Case, case_id)
         if case is None:
             log.warning("case %s not found; message dropped", case_id)
             return None
+        if case.status == CaseStatus.CLOSED:
+            log.info("case %s is closed; message dropped", case_id)
+            return None
+        try:
+            target = _target(rt, session, case)
+        except LifecycleError as exc:
+            mark_failed(rt, session, case, exc.message)
+            return None
         done = session.scalar(
-            select(Result.id).where(Result.case_id == case_id, Result.analysis_key == key)
+            select(Result.id).where(Result.case_id == case_id, Result.analysis_key == target.key)
         )
-        if case.status in DONE or done is not None:
+        if done is not None or (target.observation_id is None and case.status in DONE):
             log.info("case %s already analyzed; redelivery ignored", case_id)
+            if case.status in (CaseStatus.QUEUED, CaseStatus.RUNNING):
+                case.status = CaseStatus.ANALYZED  # nothing is left to analyze
             return None
         if case.attempts >= rt.settings.max_attempts:
             # A case that keeps killing its worker (hard time limit, out of memory) stops
@@ -74,15 +121,7 @@ def claim(rt: Runtime, case_id: int) -> dict[str, Any] | None:
         case.status = CaseStatus.RUNNING
         case.started_at = utcnow()
         case.attempts += 1
-        return {
-            "patient_ref": case.patient_ref,
-            "age_years": case.age_years,
-            "sex": case.sex,
-            "pregnant": case.pregnant,
-            "chief_complaint": case.chief_complaint,
-            "note": case.note,
-            "vitals": case.vitals,
-        }
+        return target
 
 
 def run_pipeline(rt: Runtime, stored: dict[str, Any]) -> TriageResult:
@@ -95,41 +134,66 @@ def run_pipeline(rt: Runtime, stored: dict[str, Any]) -> TriageResult:
     return result
 
 
-def store(rt: Runtime, case_id: int, result: TriageResult) -> str:
-    """Write the result, final acuity, status and audit event in one transaction."""
+def store(rt: Runtime, case_id: int, result: TriageResult, target: Target) -> str:
+    """Write the result, final acuity, status and audit event in one transaction.
+
+    A clinician's override keeps ordering the board; the engine's new level is recorded
+    beside it. A result for an observation that a newer re-triage has superseded is kept as
+    history and changes nothing on the case.
+    """
     try:
         with rt.sessions.begin() as session:
             case = session.get(Case, case_id)
             if case is None:
                 return "missing"
-            # The engine's floor stands: a pipeline may make the level more urgent, never less.
-            final = Acuity.most_urgent(case.provisional_acuity, result.acuity)
-            session.add(
-                Result(
-                    case_id=case_id,
-                    analysis_key=analysis_key(rt),
-                    acuity=final,
-                    risk_level=final.risk_level,
-                    payload=result.model_dump(mode="json"),
-                    pipeline=result.pipeline,
-                    pipeline_version=result.pipeline_version,
-                    model_ids=",".join(m.name for m in result.models),
-                    model_revisions=",".join(m.revision or "-" for m in result.models),
-                    worker_host=str(rt.identity["host"]),
-                    duration_ms=result.timings_ms["pipeline_total"],
-                )
+            latest = session.scalar(
+                select(func.max(Observation.id)).where(Observation.case_id == case_id)
             )
+            current = target.observation_id == latest
+            observation = (
+                session.get(Observation, target.observation_id)
+                if target.observation_id is not None
+                else None
+            )
+            # The engine's floor stands: a pipeline may make the level more urgent, never less.
+            if observation is not None:
+                floor = observation.engine_acuity
+            else:
+                floor = case.provisional_acuity if current else result.acuity
+            final = Acuity.most_urgent(floor, result.acuity)
+            row = Result(
+                case_id=case_id,
+                analysis_key=target.key,
+                acuity=final,
+                risk_level=final.risk_level,
+                payload=result.model_dump(mode="json"),
+                pipeline=result.pipeline,
+                pipeline_version=result.pipeline_version,
+                model_ids=",".join(m.name for m in result.models),
+                model_revisions=",".join(m.revision or "-" for m in result.models),
+                worker_host=str(rt.identity["host"]),
+                duration_ms=result.timings_ms["pipeline_total"],
+            )
+            session.add(row)
             session.flush()
-            case.set_acuity(final)
-            # The board shows what the latest analysis found, as the case page does.
-            case.vitals_documented = result.assessment.vitals_documented
-            case.vital_conflicts = stored_conflicts(result.assessment)
-            case.status = CaseStatus.ANALYZED
-            case.analyzed_at = utcnow()
-            case.last_error = None
+            if observation is not None:
+                observation.result_id = row.id
+            actor = f"worker:{rt.identity['host']}"
+            if current:
+                before = case.engine_acuity
+                case.set_engine_acuity(final)
+                if final < before:
+                    escalate(session, case, before, final, actor)
+                # The board shows what the latest analysis found, as the case page does.
+                case.vitals_documented = result.assessment.vitals_documented
+                case.vital_conflicts = stored_conflicts(result.assessment)
+                if case.status != CaseStatus.CLOSED:
+                    case.status = CaseStatus.ANALYZED
+                case.analyzed_at = utcnow()
+                case.last_error = None
             audit.record(
                 session,
-                actor=f"worker:{rt.identity['host']}",
+                actor=actor,
                 action="case.analyzed",
                 case_id=case_id,
                 detail={
@@ -137,6 +201,9 @@ def store(rt: Runtime, case_id: int, result: TriageResult) -> str:
                     "pipeline_acuity": int(result.acuity),
                     "risk_level": final.risk_level.value,
                     "pipeline": result.pipeline,
+                    "observation_id": target.observation_id,
+                    "superseded": not current,
+                    "override_acuity": case.override_acuity and int(case.override_acuity),
                 },
             )
     except IntegrityError:
@@ -171,13 +238,13 @@ def run_analysis(rt: Runtime, case_id: int) -> str:
         log.info("case %s is leased by a live execution; duplicate delivery ignored", case_id)
         return "leased"
     try:
-        stored = claim(rt, case_id)
-        if stored is None:
+        target = claim(rt, case_id)
+        if target is None:
             outcome = "skipped"
         else:
             with heartbeat(rt, case_id, token):
                 try:
-                    result = run_pipeline(rt, stored)
+                    result = run_pipeline(rt, target.stored)
                 except SoftTimeLimitExceeded:
                     result, outcome = None, "analysis exceeded its time limit"
                 except Exception as exc:  # noqa: BLE001 - a pipeline error fails this case only
@@ -193,7 +260,7 @@ def run_analysis(rt: Runtime, case_id: int) -> str:
                 fail(rt, case_id, outcome)
                 outcome = "failed"
             else:
-                outcome = store(rt, case_id, result)
+                outcome = store(rt, case_id, result, target)
         rt.dispatcher.clear_marker(case_id)
         return outcome
     except DBAPIError:

@@ -40,25 +40,22 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class UTCDateTime(DateTime):
-    """Timezone-aware on both databases (SQLite stores naive; we re-attach UTC)."""
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware on both databases: SQLite stores naive text, so values are written in
+    UTC and read back with UTC attached (PostgreSQL keeps the zone itself)."""
 
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC)
+        return value
 
-    def result_processor(self, dialect: Any, coltype: Any) -> Any:
-        parent = super().result_processor(dialect, coltype)
-
-        def process(value: Any) -> Any:
-            if parent is not None:
-                value = parent(value)
-            if isinstance(value, dt.datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=dt.UTC)
-            return value
-
-        return process
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
 
 
 class AcuityType(TypeDecorator[Acuity]):
