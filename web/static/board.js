@@ -392,7 +392,8 @@
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target;
-    if (target.closest("input, select, textarea")) {
+    // Typing in a field is typing, not a shortcut; a checkbox or button leaves them on.
+    if (target.matches("textarea, select, input:not([type=checkbox]):not([type=radio]):not([type=button])")) {
       if (event.key === "Escape") target.blur();
       return;
     }
