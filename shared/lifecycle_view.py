@@ -65,11 +65,14 @@ def readable_vitals(vitals: dict[str, Any]) -> list[dict[str, str]]:
         return "not documented" if value is None else f"{_number(value)}{unit}"
 
     systolic, diastolic = vitals.get("systolic_bp"), vitals.get("diastolic_bp")
-    if systolic is None and diastolic is None:
-        pressure = "not documented"
+    if systolic is not None and diastolic is not None:
+        pressure = f"{_number(systolic)}/{_number(diastolic)} mmHg"
+    elif systolic is not None:
+        pressure = f"{_number(systolic)} mmHg systolic"
+    elif diastolic is not None:
+        pressure = f"{_number(diastolic)} mmHg diastolic"
     else:
-        pressure = f"{_number(systolic) if systolic is not None else '?'}/"
-        pressure += f"{_number(diastolic) if diastolic is not None else '?'} mmHg"
+        pressure = "not documented"
     on_oxygen = vitals.get("on_oxygen")
     oxygen = "not documented" if on_oxygen is None else "on oxygen" if on_oxygen else "room air"
     scale = "scale 2 (target 88-92%)" if vitals.get("spo2_scale2") else "scale 1"
