@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.db.models import ApiToken, Role, User, utcnow
+from shared.sessions import SessionRegistry
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so timing does not reveal usernames.
@@ -70,6 +71,34 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user
+
+
+def set_active(
+    session: Session,
+    user_id: int,
+    active: bool,
+    actor: str,
+    sessions: SessionRegistry | None = None,
+) -> User:
+    """Disable or enable a user. Disabling ends all of the user's login sessions at once
+    (every terminal); their requests are refused from then on because `active` is checked on
+    each one, and their session records are deleted so that enabling the user again does not
+    bring an old session back. The caller commits."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError("no such user")
+    if user.active != active:
+        user.active = active
+        audit.record(
+            session,
+            actor=actor,
+            action="user.enabled" if active else "user.disabled",
+            detail={"username": user.username},
+        )
+        session.flush()
+    if not active and sessions is not None:
+        sessions.end_user(user.id)
     return user
 
 

@@ -13,6 +13,7 @@ from web.auth import ROUTE_ROLES
 EXPECTED = {
     "auth.login": None,
     "auth.logout": None,
+    "auth.api_session": {"nurse", "clinician", "admin", "auditor"},
     "health.healthz": None,
     "static": None,
     "board.board_page": {"nurse", "clinician", "admin"},
