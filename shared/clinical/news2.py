@@ -37,7 +37,7 @@ LABELS: dict[str, Callable[[float | int | str | bool], str]] = {
     "air_or_oxygen": lambda v: str(v),
     "systolic_bp": lambda v: f"SBP {v}",
     "heart_rate": lambda v: f"HR {v}",
-    "consciousness": lambda v: f"ACVPU {v}",
+    "consciousness": lambda v: str(v) if str(v).startswith("GCS") else f"ACVPU {v}",
     "temperature": lambda v: f"Temp {v} C",
 }
 
@@ -72,6 +72,15 @@ def _not_applicable_reason(age_years: float, pregnant: bool) -> str | None:
     return None
 
 
+def _consciousness(vitals: VitalSigns) -> str | None:
+    """The ACVPU letter, or "GCS n" when a GCS below 15 is the more urgent (CLINICAL.md: GCS
+    below 15 counts as not alert; when both are given, the more urgent counts)."""
+    acvpu = None if vitals.consciousness is None else vitals.consciousness.value
+    if vitals.gcs is not None and vitals.gcs < 15 and acvpu in (None, ALERT):
+        return f"GCS {vitals.gcs}"
+    return acvpu
+
+
 def _spo2_table(vitals: VitalSigns) -> Table:
     """Which SpO2 table applies: scale 2 only with the explicit intake flag."""
     if not vitals.spo2_scale2:
@@ -87,7 +96,7 @@ def score_news2(vitals: VitalSigns, *, age_years: float, pregnant: bool) -> NEWS
 
     temperature = None if vitals.temperature_c is None else round(vitals.temperature_c, 1)
     oxygen = None if vitals.on_oxygen is None else ("oxygen" if vitals.on_oxygen else "air")
-    consciousness = None if vitals.consciousness is None else vitals.consciousness.value
+    consciousness = _consciousness(vitals)
     spo2_table = _spo2_table(vitals)
     # (name, value or None when missing, scorer of a present value); order follows the RCP chart.
     rows: list[tuple[str, float | int | str | None, Callable[[Any], int]]] = [

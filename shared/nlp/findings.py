@@ -69,16 +69,17 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"clots\s+the\s+size\s+of",
         (),
     ),
+    "controlled_bleeding": (
+        "major bleeding, now controlled",
+        r"bleeding\s+(?:is\s+)?(?:now\s+|currently\s+)?(?:controlled|under\s+control)|"
+        r"controlled\s+(?:with\s+|by\s+)?(?:a\s+|the\s+)?(?:direct\s+)?(?:pressure|tourniquet)|"
+        r"(?:now|since)\s+controlled(?!\s+(?:with|by)\s)|tourniquet",
+        (),
+    ),
     "major_bleeding_word": (
         "major bleeding",
         r"major|massive|heavy|heavily|significant|large\s+(?:amount|volume)|arterial|pulsatile|"
         r"lots\s+of\s+blood|blood\s+everywhere|pool\s+of\s+blood|tourniquet|soaked",
-        (),
-    ),
-    "controlled_bleeding": (
-        "major bleeding, now controlled",
-        r"bleeding\s+(?:is\s+)?(?:now\s+|currently\s+)?(?:controlled|under\s+control)|"
-        r"controlled\s+(?:with\s+)?(?:pressure|tourniquet)|tourniquet",
         (),
     ),
     "gi_bleed": (
@@ -129,7 +130,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "wheeze": ("wheeze", r"wheez\w*", ()),
     "distressed": (
         "in distress",
-        r"(?:in|very|visibly|obviously|acutely)\s+distress(?:ed)?|distressed",
+        r"(?:in|with|very|visibly|obviously|acutely)\s+distress(?:ed)?|distressed",
         (),
     ),
     # Breathing
@@ -139,6 +140,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"(?:cannot|can'?t|unable\s+to)\s+(?:speak|talk|complete\s+(?:a\s+)?sentences?)|"
         r"(?:only\s+)?(?:speaking|speaks|talking|answers?)\s+(?:in\s+)?(?:single|one|1|2|two)[- ]words?|"
         r"(?:can\s+)?(?:only\s+)?speak\s+(?:in\s+)?(?:single|one|1|2|two)[- ]words?|"
+        r"(?:only\s+)?able\s+to\s+(?:say|speak|talk\s+in)\s+(?:only\s+)?(?:single|one|1|2|two|a\s+few)"
+        r"[- ]words?|(?:says?|saying)\s+(?:only\s+)?(?:single|one|1|2|two)[- ]words?|"
         r"single[- ]word\s+(?:answers|sentences|responses|speech|dyspn(?:o)?ea)|"
         r"one[- ]word\s+(?:answers|sentences|responses)|silent\s+chest|cyanos(?:ed|is)|cyanotic|"
         r"blue\s+(?:lips|around\s+the\s+(?:lips|mouth))|(?:lips|face)\s+(?:are\s+|is\s+|turning\s+)?blue|"
@@ -176,7 +179,11 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"(?:clammy|sweaty|diaphoretic)|clammy|ashen|(?:weak|thready)\s+(?:and\s+thready\s+)?pulses?|"
         r"pulses?\s+(?:is\s+|are\s+)?(?:weak|thready)|(?:delayed|prolonged|sluggish)\s+"
         r"(?:cap(?:illary)?\s+refill|CRT)|(?:oximeter|sats?\s+probe|pulse\s+ox)\s+"
-        r"(?:cannot|can'?t|unable\s+to|won'?t|will\s+not|not)\s+(?:read|pick\s+up|register)|"
+        r"(?:cannot|can'?t|unable\s+to|won'?t|will\s+not|not|is\s+not|isn'?t)\s+"
+        r"(?:read(?:ing)?|pick(?:ing)?\s+up|register(?:ing)?)|"
+        r"(?:cap(?:illary)?\s+refill|CRT)(?:\s+time)?\s*(?:of|is|was|:|=)?\s*"
+        r"(?:(?:>|more\s+than|over|greater\s+than)\s*[3-9]|3\.[1-9]|[4-9]|[1-9]\d)(?:\.\d+)?\s*"
+        r"(?:s|secs?|seconds)|"
         r"unable\s+to\s+(?:obtain|get)\s+(?:a\s+)?(?:sats?|spo2|pulse\s+ox)",
         (),
     ),
@@ -279,12 +286,13 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"(?:the\s+fall|falling|what\s+happened|how\s+(?:he|she)\s+fell)",
         (),
     ),
-    "fall": ("fall", r"fall(?:s|en)?|fell|tripped|slipped", ()),
     "head_injury_excluded": (
         "head injury excluded on examination",
         r"(?:did\s+not|didn'?t)\s+hit\s+(?:(?:his|her|their)\s+)?head|no\s+head\s+(?:injury|strike|"
-        r"trauma)|head\s+injury\s+excluded",
-        (),
+        r"trauma)|head\s+injury\s+excluded|head\s*:?\s*no\s+(?:(?:signs?\s+of\s+)?(?:injury|injuries|"
+        r"trauma)|bruising|lacerations?|ha?ematoma)|(?:head|scalp)\s+(?:is\s+)?atraumatic|atraumatic\s+"
+        r"(?:head|scalp)|normocephalic,?\s+(?:and\s+)?atraumatic",
+        ("NCAT",),
     ),
     "anticoagulant": (
         "anticoagulant or antiplatelet drug",
@@ -376,28 +384,9 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"suicid\w+|wants?\s+to\s+(?:die|end\s+(?:it|(?:his|her|my)\s+life))|kill\s+(?:him|her|my|them)"
         r"sel(?:f|ves)|(?:hurt(?:ing)?|harm(?:ing)?)\s+(?:him|her|my|them)sel(?:f|ves)|self[- ]harm\w*|"
         r"self[- ]inflicted|end\s+(?:his|her|my)\s+life|(?:better\s+off|not\s+want\s+to\s+live)\s*dead|"
-        r"does\s*n[o']t\s+want\s+to\s+(?:live|be\s+alive)|(?:slash|slit|cut)\w*\s+(?:his|her|my)\s+"
-        r"(?:wrists?|throat)|hang(?:ing)?\s+(?:him|her|my)self|tried\s+to\s+(?:hang|kill)",
+        r"does\s*n[o']t\s+want\s+to\s+(?:live|be\s+alive)|(?:slash|slit|cut)\w*\s+"
+        r"(?:(?:his|her|my|their|both)\s+)?(?:wrists?|throat)|hang(?:ing)?\s+(?:him|her|my)self|tried\s+to\s+(?:hang|kill)",
         ("SI", "DSH", "SH"),
-    ),
-    "suicide_plan": (
-        "intent, plan or lethal means",
-        r"plan(?:ned|s)?\s+to|(?:has|with|had|a|specific|detailed)\s+(?:a\s+)?plan|intent\w*|"
-        r"(?:gun|firearm|rope|knife|pills|overdose|bridge|jump\w*)|wrote\s+a\s+(?:suicide\s+)?note|"
-        r"goodbye|attempt\w*",
-        (),
-    ),
-    "lethal_means": (
-        "lethal means",
-        r"(?:to|on|of)\s+(?:the\s+|his\s+|her\s+)?(?:neck|throat)|deep\s+(?:cuts?|lac\w*|wounds?)|"
-        r"gun|firearm|rope|ligature|noose|hanging|overdose|pills",
-        (),
-    ),
-    "homicidal": (
-        "homicidal thoughts",
-        r"homicid\w+|(?:wants?|going|threaten\w*)\s+to\s+(?:kill|hurt|harm|stab|shoot)\s+"
-        r"(?:his|her|my|their|the|someone|somebody|people|others|him|them)",
-        ("HI",),
     ),
     "overdose": (
         "overdose or poisoning",
@@ -418,6 +407,26 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"(?:unsure|not\s+sure)\s+(?:what|how\s+(?:many|much))",
         (),
     ),
+    "suicide_plan": (
+        "intent, plan or lethal means",
+        r"plan(?:ned|s)?\s+to|(?:has|with|had|a|specific|detailed)\s+(?:a\s+)?plan|intent\w*|"
+        r"(?:gun|firearm|rope|knife|pills|overdose|bridge|jump\w*)|wrote\s+a\s+(?:suicide\s+)?note|"
+        r"goodbye|attempt\w*",
+        (),
+    ),
+    "lethal_means": (
+        "lethal means",
+        r"(?:to|on|of)\s+(?:the\s+|his\s+|her\s+)?(?:neck|throat)|deep\s+(?:cuts?|lac\w*|wounds?)|"
+        r"gun|firearm|rope|ligature|noose|hanging|overdose|pills|razor(?:\s+blades?)?|blades?|"
+        r"knife|knives|scalpel",
+        (),
+    ),
+    "homicidal": (
+        "homicidal thoughts",
+        r"homicid\w+|(?:wants?|going|threaten\w*)\s+to\s+(?:kill|hurt|harm|stab|shoot)\s+"
+        r"(?:his|her|my|their|the|someone|somebody|people|others|him|them)",
+        ("HI",),
+    ),
     # Injury mechanisms
     "high_risk_mechanism": (
         "high-risk mechanism of injury",
@@ -434,6 +443,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"penetrating\s+(?:injury|trauma|wound)|entrapment|trapped\s+in|prolonged\s+extrication",
         ("GSW", "SW"),
     ),
+    "fall": ("fall", r"fall(?:s|en)?|fell|tripped|slipped", ()),
     # Metabolic
     "hypoglycaemia": (
         "hypoglycaemia",
@@ -602,7 +612,9 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "new, different or worst-ever",
         r"(?:new|different|worse)\s+than\s+(?:usual|before|ever)|not\s+(?:like\s+)?(?:(?:his|her|my)\s+)?"
         r"usual|worst\s+(?:ever|of\s+(?:my|his|her)\s+life)|never\s+(?:had|felt)\s+"
-        r"(?:anything\s+)?like\s+this|(?:new|different)\s+(?:kind|type)\s+of\s+pain",
+        r"(?:anything\s+)?like\s+this|(?:new|different)\s+(?:kind|type)\s+of\s+pain|"
+        r"an?\s+new\s+pain|different\s+(?:from|to|than)\s+(?:(?:his|her|my|their|the)\s+)?"
+        r"(?:usual|before|normal|previous)",
         (),
     ),
     "sudden": (

@@ -246,3 +246,24 @@ def test_not_applicable_in_pregnancy() -> None:
     assert result.total is None
     assert result.not_applicable_reason is not None
     assert "pregnan" in result.not_applicable_reason
+
+
+@pytest.mark.parametrize(
+    ("consciousness", "gcs", "value", "points"),
+    [
+        (None, 14, "GCS 14", 3),  # GCS below 15 is not alert
+        (Consciousness.ALERT, 14, "GCS 14", 3),  # both given: the more urgent counts
+        (Consciousness.VOICE, 14, "V", 3),
+        (None, 15, None, None),  # GCS 15 alone: consciousness stays missing, not assumed
+        (Consciousness.ALERT, 15, "A", 0),
+    ],
+)
+def test_gcs_below_15_scores_as_not_alert(
+    consciousness: Consciousness | None, gcs: int, value: str | None, points: int | None
+) -> None:
+    result = score(consciousness=consciousness, gcs=gcs)
+    scored = {p.parameter: p for p in result.parameters}.get("consciousness")
+    if value is None:
+        assert scored is None and "consciousness" in result.missing
+    else:
+        assert scored is not None and (scored.value, scored.score) == (value, points)

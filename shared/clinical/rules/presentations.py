@@ -65,12 +65,26 @@ def seizing_now(f: Facts) -> Iterator[Reason]:
         yield f.reason("seizing_now", RESUS, "seizing now", mention=m)
 
 
+# Words that say how much a wound bleeds, not whether it still does: "arterial bleeding,
+# controlled with a tourniquet" is major bleeding, now controlled. "Spurting", "won't stop",
+# "through the dressings" say it is bleeding now, whatever else the sentence says.
+_SEVERITY_ONLY = re.compile(
+    r"(?:massive|profuse|torrential|arterial|pulsatile|life[- ]threatening)\s", re.IGNORECASE
+)
+_NOW_CONTROLLED = re.compile(r"controlled|under\s+control", re.IGNORECASE)
+
+
 @rule("uncontrolled_bleeding", "uncontrolled major bleeding -> 1; controlled -> 2")
 def bleeding(f: Facts) -> Iterator[Reason]:
-    if (m := f.first("uncontrolled_bleeding")) is not None:
-        yield f.reason("uncontrolled_bleeding", RESUS, "uncontrolled major bleeding", mention=m)
-    elif (m := f.first("controlled_bleeding")) is not None and (
-        "tourniquet" in m.text.lower() or f.modifier(m, "major_bleeding_word")
+    for m in f.all("uncontrolled_bleeding"):
+        controlled = f.modifier(m, "controlled_bleeding") if _SEVERITY_ONLY.match(m.text) else None
+        if controlled is None or not _NOW_CONTROLLED.search(controlled):
+            yield f.reason("uncontrolled_bleeding", RESUS, "uncontrolled major bleeding", mention=m)
+            return
+    if (m := f.first("controlled_bleeding")) is not None and (
+        "tourniquet" in m.text.lower()
+        or f.modifier(m, "major_bleeding_word")
+        or f.has("uncontrolled_bleeding")
     ):
         yield f.reason("controlled_bleeding", EMERGENT, "major bleeding, now controlled", mention=m)
 
@@ -380,8 +394,31 @@ def seizure(f: Facts) -> Iterator[Reason]:
     "struck, penetrating injury -> 2",
 )
 def high_risk_mechanism(f: Facts) -> Iterator[Reason]:
-    if (m := f.first("high_risk_mechanism")) is not None:
+    for m in f.all("high_risk_mechanism"):
+        if _STAB.search(m.text) and _limb_only(f):
+            continue  # a stab wound to the hand: CLINICAL.md counts head, neck, chest, abdomen
         yield f.reason("high_risk_mechanism", EMERGENT, "high-risk mechanism of injury", mention=m)
+        return
+
+
+# Penetrating wounds whose depth and path the entry site bounds. A gunshot wound is not one:
+# a bullet's path is unknown from the skin, and the ESI handbook places a gunshot wound to the
+# leg at level 2, so gunshot wounds count wherever they are (beyond CLINICAL.md, on purpose).
+_STAB = re.compile(r"stab|impal|penetrating|\bSW\b", re.IGNORECASE)
+# The chest and abdomen include the back, flank and trunk: a wound there can reach the same
+# organs.
+_CENTRAL_SITE = re.compile(
+    r"\b(?:head|skull|scalp|face|facial|eye|neck|throat|chest|thorax|thoracic|abdo\w*|belly|"
+    r"stomach|torso|trunk|back|flank|axilla|groin)\b",
+    re.IGNORECASE,
+)
+
+
+def _limb_only(f: Facts) -> bool:
+    """Whether the text places the wound on a limb and names no central site anywhere; with
+    no site written, a penetrating wound counts (the safer reading)."""
+    text = f"{f.case.chief_complaint}\n{f.case.note}"
+    return f.has("peripheral_site") and _CENTRAL_SITE.search(text) is None
 
 
 @rule(

@@ -108,7 +108,7 @@ def expected_resources(f: Facts) -> Iterator[Reason]:
             )
             return
     laceration = f.first("laceration")
-    if laceration is not None and f.has("fall", "deformity", "head_injury"):
+    if laceration is not None and f.has("fall", "high_risk_mechanism", "deformity", "head_injury"):
         yield f.reason(
             "expected_resources",
             URGENT,

@@ -7,12 +7,6 @@ import pytest
 
 from tests.unit.clinical.cases import assess, expect, fired, reason, shown
 
-NEW_FLARE = pytest.mark.xfail(
-    reason="findings.py pain_new_or_worst: a flare called 'a new pain' or 'different from "
-    "usual' is still read as chronic (only 'new/different than usual', 'new kind of pain')",
-    strict=True,
-)
-
 
 @pytest.mark.parametrize(
     ("complaint", "score", "level"),
@@ -124,8 +118,8 @@ def test_a_flare_of_chronic_pain_is_chronic():
         "flare of chronic back pain, not like her usual pain",
         "chronic back pain, worse than usual",
         "flare of chronic back pain, worst ever",
-        pytest.param("flare of chronic back pain, this is a new pain", marks=NEW_FLARE),
-        pytest.param("flare of chronic back pain, different from usual", marks=NEW_FLARE),
+        "flare of chronic back pain, this is a new pain",
+        "flare of chronic back pain, different from usual",
     ],
 )
 def test_a_flare_called_new_different_or_worst_stays_acute(note):

@@ -12,11 +12,6 @@ INFANT = {"age": 0.5, "heart_rate": 130, "respiratory_rate": 35}
 LOW_BP = {"systolic_bp": 88, "diastolic_bp": None}
 
 
-def lead(reason: str) -> pytest.MarkDecorator:
-    """A disagreement with CLINICAL.md in a file the lead is editing."""
-    return pytest.mark.xfail(reason=reason, strict=True)
-
-
 # (chief complaint, note, rule, evidence, case fields)
 LEVEL_1 = [
     ("review", "Patient in cardiac arrest, CPR in progress", "arrest", "in cardiac arrest", {}),
@@ -45,11 +40,9 @@ LEVEL_1 = [
     ("review", "mother says baby is floppy", "floppy_infant", "floppy", INFANT),
     ("review", "limp infant", "floppy_infant", "limp", INFANT),
     ("review", "unresponsive baby", "floppy_infant", "unresponsive", INFANT),
-    pytest.param("review", "stridor with distress", "respiratory_distress", "stridor", {},
-                 marks=lead("findings.py: 'stridor with distress' is not read (level 4)")),
-    pytest.param("review", "only able to say single words", "respiratory_distress",
-                 "only able to say single words", {},
-                 marks=lead("findings.py: 'only able to say single words' is not read")),
+    ("review", "stridor with distress", "respiratory_distress", "stridor", {}),
+    ("review", "only able to say single words", "respiratory_distress",
+                 "only able to say single words", {}),
 ]  # fmt: skip
 
 
@@ -111,8 +104,7 @@ LEVEL_2 = [
      {}),
     ("suicidal thoughts", "has a plan to hang himself", "self_harm", "suicidal", {}),
     ("review", "homicidal ideation towards neighbour", "self_harm", "homicidal", {}),
-    ("overdose", "took 30 paracetamol tablets, wanted to die", "self_harm",
-     "took 30 paracetamol tablets", {}),
+    ("overdose", "took 30 paracetamol tablets, wanted to die", "self_harm", "overdose", {}),
     ("review", "tried to hang herself", "self_harm", "tried to hang", {}),
     ("testicular pain", "sudden onset left testicular pain 1 hour ago", "testicular_torsion",
      "testicular pain", {"age": 15}),
@@ -130,26 +122,16 @@ LEVEL_2 = [
     ("review", "not feeding since this morning", "infant_concern", "not feeding", INFANT),
     ("review", "missed dialysis yesterday", "esi_high_risk", "missed dialysis", {}),
     ("review", "sickle cell crisis", "esi_high_risk", "sickle cell crisis", {}),
-    pytest.param("review", "major bleeding, now controlled", "controlled_bleeding",
-                 "now controlled", {},
-                 marks=lead("findings.py: 'major bleeding, now controlled' is not read (4)")),
-    pytest.param("review", "tourniquet applied by paramedics for arterial bleed",
-                 "controlled_bleeding", "tourniquet", {},
-                 marks=lead("findings.py: a tourniquet on an arterial bleed is not read (4)")),
-    pytest.param("review", "arterial bleeding from wrist, controlled with a tourniquet",
-                 "controlled_bleeding", "controlled with a tourniquet", {},
-                 marks=lead("findings.py/presentations.py: 'arterial bleeding ... controlled' "
-                            "is read as uncontrolled (level 1)")),
-    pytest.param("overdose", "unknown amount", "self_harm", "overdose", {},
-                 marks=lead("findings.py: the word 'overdose' is read as suicide_plan, so "
-                            "self_harm never sees it; an unknown amount stays level 3")),
-    pytest.param("overdose", "intentional overdose of paracetamol", "self_harm", "overdose", {},
-                 marks=lead("findings.py: 'overdose' read as suicide_plan; level 2 only from "
-                            "complaint_high_risk, not self_harm")),
-    pytest.param("review", "cut wrists with a razor", "self_harm", "cut wrists", {},
-                 marks=lead("findings.py: self-harm with lethal means (a razor) is not read")),
-    pytest.param("fall", "fell down 10 stairs", "high_risk_mechanism", "fell down 10 stairs", {},
-                 marks=lead("findings.py: a fall down more than 5 stairs is not read (4)")),
+    ("review", "major bleeding, now controlled", "controlled_bleeding",
+                 "now controlled", {}),
+    ("review", "tourniquet applied by paramedics for arterial bleed",
+                 "controlled_bleeding", "tourniquet", {}),
+    ("review", "arterial bleeding from wrist, controlled with a tourniquet",
+                 "controlled_bleeding", "controlled with a tourniquet", {}),
+    ("overdose", "unknown amount", "self_harm", "overdose", {}),
+    ("overdose", "intentional overdose of paracetamol", "self_harm", "overdose", {}),
+    ("review", "cut wrists with a razor", "self_harm", "cut wrists", {}),
+    ("fall", "fell down 10 stairs", "high_risk_mechanism", "fell down 10 stairs", {}),
 ]  # fmt: skip
 
 
@@ -256,14 +238,34 @@ NOT_ASSERTED = [
     ("review", "mum says baby is not feeding", "infant_concern",
      {"age": 1.0, "heart_rate": 110, "respiratory_rate": 30}),
     ("review", "confused as usual", "voice_or_confusion", {"consciousness": None}),
-    pytest.param("fall", "unwitnessed fall, found down. Head: no injury on examination",
-                 "head_injury", {"age": 70},
-                 marks=lead("findings.py head_injury_excluded: 'Head: no injury on "
-                            "examination' is not read as an exclusion")),
-    pytest.param("stab wound", "stab wound to the left hand", "high_risk_mechanism", {},
-                 marks=lead("presentations.py/findings.py: any stab wound is a high-risk "
-                            "mechanism; CLINICAL.md says head, neck, chest or abdomen")),
+    ("fall", "unwitnessed fall, found down. Head: no injury on examination",
+     "head_injury", {"age": 70}),
+    ("fall", "found down, head atraumatic", "head_injury", {"age": 80}),
+    ("stab wound", "stab wound to the left hand", "high_risk_mechanism", {}),
+    ("review", "arterial bleeding from the wrist, now controlled with pressure",
+     "uncontrolled_bleeding", {}),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("complaint", "note", "rule", "evidence", "level"),
+    [
+        # A penetrating wound with no site written, or one on the trunk, counts.
+        ("stab wound", "", "high_risk_mechanism", "stab wound", 2),
+        ("stab wound", "stab wound to the left flank", "high_risk_mechanism", "stab wound", 2),
+        # Gunshot wounds count wherever they are (the ESI handbook: a leg wound is level 2).
+        ("review", "gunshot wound to the left thigh", "high_risk_mechanism", "gunshot wound", 2),
+        # Bleeding that is still going on stays level 1 whatever else the note says.
+        ("review", "arterial bleeding from the thigh, spurting despite tourniquet",
+         "uncontrolled_bleeding", "arterial bleeding", 1),
+        ("review", "massive bleeding, not controlled with pressure", "uncontrolled_bleeding",
+         "massive bleeding", 1),
+        ("review", "bleeding won't stop, now controlled?", "uncontrolled_bleeding",
+         "bleeding won't stop", 1),
+    ],
+)  # fmt: skip
+def test_injury_and_bleeding_boundaries(complaint, note, rule, evidence, level):
+    expect_text(complaint, note, level, rule, evidence)
 
 
 @pytest.mark.parametrize(("complaint", "note", "rule", "fields"), NOT_ASSERTED)
