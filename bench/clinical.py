@@ -41,7 +41,7 @@ from shared.clinical.engine import assess_case  # noqa: E402
 from shared.nlp.context import assess_context  # noqa: E402
 from shared.nlp.demographics import read_age, read_pregnancy, read_sex  # noqa: E402
 from shared.schemas import MAX_COMPLAINT_CHARS, MAX_NOTE_CHARS, CaseIn, Sex  # noqa: E402
-from tests.support.maccrobat import Doc, load_maccrobat, negation_scores  # noqa: E402
+from tests.support.case_reports import Doc, load_maccrobat, negation_scores  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 ESI_CSV = DATA / "esi_v4_handbook_train.csv"

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.support.case_reports import FOLDER, TYPES, load_maccrobat, negation_scores
 from tests.support.context_eval import (
     DATA_PATH,
     PROPERTIES,
@@ -19,7 +20,6 @@ from tests.support.context_eval import (
     load_sentences,
     target_starts,
 )
-from tests.support.maccrobat import FOLDER, TYPES, load_maccrobat, negation_scores
 
 ALLOWED_KEYS = {"id", "text", "target", "occurrence", "pseudo", "note", *PROPERTIES}
 
