@@ -156,7 +156,7 @@ def _api(public_id: str, action: str) -> Any:
 def _form(public_id: str, action: str) -> Any:
     token = request.form.get("form_token", "")
     if not 0 < len(token) <= MAX_KEY:
-        return render_case(public_id, {action: "The form expired; submit it again."}, 400)
+        return render_case(public_id, {action: "The form expired; submit it again."}, 422)
     try:
         data = form_data(action, request.form)
         outcome = _perform(public_id, action, data, form_idempotency_key(token))
