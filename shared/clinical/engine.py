@@ -8,7 +8,13 @@ from __future__ import annotations
 import re
 
 from shared.clinical.confidence import confidence
-from shared.clinical.facts import Facts, is_minor, read_complaints, read_mentions
+from shared.clinical.facts import (
+    Facts,
+    complaint_mentions,
+    is_minor,
+    read_complaints,
+    read_mentions,
+)
 from shared.clinical.rules import run_rules
 from shared.clinical.rules.baseline import LABELS, missing_core_vitals, non_urgent
 from shared.clinical.rules.pain import assess_pain
@@ -50,6 +56,12 @@ def build_facts(case: CaseIn) -> Facts:
         historical=history,
     )
     facts.complaints, features = read_complaints(case)
+    bridged = complaint_mentions(facts.complaints, facts.mentions)
+    if bridged:  # chief complaint first, then in the order of the text
+        order = {"chief_complaint": 0, "note": 1}
+        facts.mentions = sorted(
+            [*facts.mentions, *bridged], key=lambda m: (order[m.source], m.start)
+        )
     facts.features = [m for m, _ in features]
     facts.feature_levels = {id(m): level for m, level in features}
     facts.minor_complaint = is_minor(facts.complaints)

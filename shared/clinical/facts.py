@@ -12,7 +12,7 @@ from typing import Literal
 
 from shared.clinical.news2 import ADULT_AGE_YEARS, score_news2
 from shared.nlp.complaints import get_vocabulary, match_complaints, match_features
-from shared.nlp.findings import FindingMention, find_findings, in_span
+from shared.nlp.findings import FINDINGS, IMPLIES, FindingMention, find_findings, in_span
 from shared.nlp.vitals import MergedVitals
 from shared.schemas import (
     Acuity,
@@ -42,6 +42,18 @@ _NOT_BASELINE = re.compile(
     r"change\s+from)\b",
     re.I,
 )
+
+
+# Modifiers that make a presentation more urgent. A chief complaint's modifier may stand
+# anywhere in the note; the ones that make it less urgent ("chronic", "controlled") must
+# stand beside it, so that a word about something else cannot lower the level.
+ESCALATING = frozenset(
+    {
+        "sudden", "acs_features", "tearing_pain", "pain_severe", "worst_ever", "suicide_plan",
+        "lethal_means", "major_bleeding_word", "diaphoresis", "dyspnoea", "vomiting",
+        "pain_new_or_worst",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -135,13 +147,21 @@ class Facts:
         return [m for m in self.all(*findings) if not self.at_baseline(m)]
 
     def modifier(self, mention: Mention, finding: str) -> str | None:
-        """The words of `finding` near the mention (same sentence), when asserted there."""
+        """The words of `finding` near the mention (same sentence), when asserted there. For
+        a chief complaint, the note describes it: a modifier that makes the case more urgent
+        ("sudden", "crushing", "severe") counts anywhere in the note too."""
         left, right = self.sentence(mention)
+        found = self._modifier_in(mention.source, finding, left, right)
+        if found is None and mention.source == "chief_complaint" and finding in ESCALATING:
+            found = self._modifier_in("note", finding, 0, len(self.case.note))
+        return found
+
+    def _modifier_in(self, source: Source, finding: str, left: int, right: int) -> str | None:
         for m in self.all(finding):
-            if m.source == mention.source and left <= m.start and m.end <= right:
+            if m.source == source and left <= m.start and m.end <= right:
                 return m.text
-        match = in_span(finding, self.text_of(mention.source), left, right)
-        if match is not None and not self._negated_at(mention.source, match.start()):
+        match = in_span(finding, self.text_of(source), left, right)
+        if match is not None and not self._negated_at(source, match.start()):
             return match.group(0)
         return None
 
@@ -235,6 +255,58 @@ def read_complaints(case: CaseIn) -> tuple[list[ComplaintFound], list[tuple[Ment
                 mention = Mention(feat.feature.id, label, feat.text, feat.start, feat.end, source)
                 features.append((mention, feat.feature.acuity))
     return complaints, features
+
+
+# Complaints that are the same thing as a finding the rules read. The complaint vocabulary
+# knows coded order, lay words and misspellings ("chest pian", "testicular pian") that the
+# findings lexicon does not; a complaint found this way stands in for its finding, so a typo
+# cannot hide a red flag.
+COMPLAINT_FINDINGS: dict[str, str] = {
+    "cardiac_arrest": "cardiac_arrest",
+    "chest_pain": "chest_pain",
+    "headache": "headache",
+    "shortness_of_breath": "dyspnoea",
+    "abdominal_pain": "abdominal_or_back_pain",
+    "back_pain": "abdominal_or_back_pain",
+    "flank_pain": "abdominal_or_back_pain",
+    "testicular_pain": "testicular_pain",
+    "seizure": "seizure",
+    "vomiting_blood": "gi_bleed",
+    "black_stool": "gi_bleed",
+    "rectal_bleeding": "rectal_bleeding",
+    "syncope": "collapse",
+    "allergic_reaction": "allergic_reaction",
+    "suicidal_ideation": "suicidal",
+    "overdose": "overdose",
+    "head_injury": "head_injury",
+    "focal_weakness": "stroke_signs",
+    "visual_disturbance": "visual_disturbance",
+    "wheeze": "wheeze",
+    "stridor": "voice_change",
+    "vaginal_bleeding": "vaginal_bleeding",
+    "pregnancy_bleeding": "vaginal_bleeding",
+    "dizziness": "dizziness",
+    "fall": "fall",
+    "limp_infant": "floppy_infant",
+}
+
+
+def complaint_mentions(complaints: list[ComplaintFound], mentions: list[Mention]) -> list[Mention]:
+    """The findings that asserted complaints stand for (with the findings they imply), where
+    no asserted mention of that finding already covers the complaint's words."""
+    added: list[Mention] = []
+    for c in complaints:
+        finding = COMPLAINT_FINDINGS.get(c.id)
+        if finding is None:
+            continue
+        for name in (finding, *IMPLIES.get(finding, ())):
+            covered = any(
+                m.finding == name and m.source == c.source and m.start < c.end and c.start < m.end
+                for m in (*mentions, *added)
+            )
+            if not covered:
+                added.append(Mention(name, FINDINGS[name][0], c.text, c.start, c.end, c.source))
+    return added
 
 
 def is_minor(complaints: list[ComplaintFound]) -> bool:

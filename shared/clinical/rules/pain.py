@@ -67,8 +67,15 @@ def assess_pain(f: Facts) -> PainAssessment | None:
         return PainAssessment(
             score=0, severity="none", location="unknown", chronic=False, source=source
         )
-    chronic = any(f.modifier(a, "chronic") for a in anchors) and not any(
-        f.modifier(a, "pain_new_or_worst") for a in anchors
+    # Chronic only when each pain with a site is called chronic somewhere (the chief
+    # complaint "back pain" and the note's "chronic low back pain" are one pain), so that
+    # "back pain; also chronic knee pain" stays an acute back pain.
+    sited = [a for a in anchors if a.finding != "pain"] or anchors
+    chronic_findings = {a.finding for a in sited if f.modifier(a, "chronic")}
+    chronic = (
+        bool(sited)
+        and all(a.finding in chronic_findings for a in sited)
+        and not any(f.modifier(a, "pain_new_or_worst") for a in anchors)
     )
     location = _location(f)
     return PainAssessment(

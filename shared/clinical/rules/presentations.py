@@ -76,10 +76,14 @@ _NOW_CONTROLLED = re.compile(r"controlled|under\s+control", re.IGNORECASE)
 
 @rule("uncontrolled_bleeding", "uncontrolled major bleeding -> 1; controlled -> 2")
 def bleeding(f: Facts) -> Iterator[Reason]:
-    for m in f.all("uncontrolled_bleeding"):
-        controlled = f.modifier(m, "controlled_bleeding") if _SEVERITY_ONLY.match(m.text) else None
-        if controlled is None or not _NOW_CONTROLLED.search(controlled):
-            yield f.reason("uncontrolled_bleeding", RESUS, "uncontrolled major bleeding", mention=m)
+    for bleed in f.all("uncontrolled_bleeding"):
+        words = (
+            f.modifier(bleed, "controlled_bleeding") if _SEVERITY_ONLY.match(bleed.text) else None
+        )
+        if words is None or not _NOW_CONTROLLED.search(words):
+            yield f.reason(
+                "uncontrolled_bleeding", RESUS, "uncontrolled major bleeding", mention=bleed
+            )
             return
     if (m := f.first("controlled_bleeding")) is not None and (
         "tourniquet" in m.text.lower()

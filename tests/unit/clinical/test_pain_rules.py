@@ -126,3 +126,9 @@ def test_a_flare_called_new_different_or_worst_stays_acute(note):
     result = assess("back pain", note, pain=8)
     expect(result, 2, "pain")
     assert result.pain is not None and not result.pain.chronic
+
+
+def test_chronic_words_about_another_pain_leave_this_one_acute():
+    result = assess("back pain", "fell at work today. Also has chronic knee pain.", pain=8)
+    expect(result, 2, "pain")
+    assert result.pain is not None and not result.pain.chronic

@@ -77,3 +77,14 @@ def test_each_rule_fires_at_its_level(rule):
     result = assess(complaint, note, **fields)
     assert any(r.rule == rule and r.acuity == level for r in result.reasons), shown(result)
     assert result.acuity <= level, shown(result)
+
+
+def test_every_complaint_that_stands_for_a_finding_names_real_ones():
+    from shared.clinical.facts import COMPLAINT_FINDINGS, ESCALATING
+    from shared.nlp.complaints import get_vocabulary
+    from shared.nlp.findings import FINDINGS
+
+    complaints = {c.id for c in get_vocabulary().complaints}
+    assert set(COMPLAINT_FINDINGS) <= complaints
+    assert set(COMPLAINT_FINDINGS.values()) <= set(FINDINGS)
+    assert set(ESCALATING) <= set(FINDINGS)
