@@ -10,7 +10,7 @@
   if (!body.dataset.user || !idleMs) return;
   const ACTIVITY_KEY = "medtriage.activity";
   const PING_MS = 20000;  // the server renews the session at most this often
-  const WARN_MS = Math.min(60000, idleMs / 4);
+  const WARN_MS = Math.min(60000, idleMs / 2);
   const warning = document.getElementById("idle-warning");
   const logoutForm = document.querySelector("form.logout");
   let local = Date.now();
@@ -72,7 +72,7 @@
         " s. Press any key to stay logged in.";
       warning.hidden = false;
     }
-  }, 1000);
+  }, 500);
 
   // "Log out" ends the shift: nothing unfinished stays in the tab. "Switch user" keeps it.
   logoutForm.addEventListener("submit", (event) => {
