@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
 from shared.clinical.news2 import ADULT_AGE_YEARS, score_news2
-from shared.nlp.complaints import get_vocabulary, match_complaints, match_features
+from shared.nlp.complaints import ComplaintMatch, get_vocabulary, match_complaints, match_features
+from shared.nlp.context import ContextResult
 from shared.nlp.findings import FINDINGS, IMPLIES, FindingMention, find_findings, in_span
 from shared.nlp.vitals import MergedVitals
 from shared.schemas import (
@@ -203,6 +204,18 @@ class Facts:
         )
 
 
+# In a chief complaint, "s/p fall" or "status post MVC" is why the patient came today, not
+# their history (in a note's history, "s/p CABG" stays history).
+_STATUS_POST = re.compile(r"s/p|status\s+post", re.IGNORECASE)
+
+
+def _presenting(source: Source, context: ContextResult) -> ContextResult:
+    if source == "chief_complaint" and context.historical_by is not None:
+        if _STATUS_POST.fullmatch(context.historical_by):
+            return context._replace(historical=False, historical_by=None)
+    return context
+
+
 def read_mentions(case: CaseIn) -> tuple[list[Mention], list[Mention], list[Mention]]:
     """(asserted, not asserted, the patient's own history) findings in the chief complaint
     and the note."""
@@ -215,6 +228,7 @@ def read_mentions(case: CaseIn) -> tuple[list[Mention], list[Mention], list[Ment
     )
     for source, text in sources:
         for found in find_findings(text):
+            found = replace(found, context=_presenting(source, found.context))
             mention = _mention(found, source)
             (asserted if found.asserted else other).append(mention)
             c = found.context
@@ -233,7 +247,10 @@ def read_complaints(case: CaseIn) -> tuple[list[ComplaintFound], list[tuple[Ment
         ("note", case.note),
     )
     for source, text in sources:
-        matches = [m for m in match_complaints(text) if m.asserted]
+        matches: list[ComplaintMatch] = [
+            replace(m, context=_presenting(source, m.context)) for m in match_complaints(text)
+        ]
+        matches = [m for m in matches if m.asserted]
         for m in matches:
             c = m.complaint
             complaints.append(

@@ -583,7 +583,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "peripheral_site": (
         "a limb, joint, skin or superficial site",
         r"ankles?|wrists?|knees?|elbows?|shoulders?|hands?|fingers?|thumbs?|toes?|toenails?|"
-        r"feet|foot|heels?|arms?|legs?|calf|calves|thighs?|shins?|forearms?|hips?|"
+        r"feet|foot|heels?|arms?|legs?|calf|calves|thighs?|shins?|forearms?|hips?|palms?|knuckles?|"
+        r"digits?|index\s+finger|upper\s+arm|lower\s+leg|buttocks?|soles?|"
         r"tooth|teeth|dental|gums?|ears?|throat|skin|nail|finger\s*nail|lip",
         (),
     ),

@@ -46,6 +46,7 @@ TWO_OR_MORE: dict[str, str] = {
     "dehydration": "dehydration (labs, IV fluids)",
     "overdose": "overdose or poisoning (labs, monitoring)",
     "post_procedure_problem": "a complication after a procedure (labs, imaging)",
+    "abnormal_results": "an abnormal result sent in (repeat labs, ECG, treatment)",
     "nausea_vomiting": "vomiting (labs, IV fluids)",
     "jaundice": "jaundice (labs and imaging)",
     "urinary_retention": "urinary retention (catheter, labs)",
