@@ -26,6 +26,7 @@ TWO_OR_MORE: dict[str, str] = {
     "shortness_of_breath": "shortness of breath (imaging, labs or nebulised treatment)",
     "haemoptysis": "coughing blood (imaging and labs)",
     "syncope": "fainting (ECG and labs)",
+    "hypotension": "low blood pressure (labs, IV fluids, ECG)",
     "palpitations": "palpitations (ECG and labs)",
     "chest_pain": "chest pain (ECG, labs, imaging)",
     "focal_weakness": "focal weakness (imaging and labs)",
