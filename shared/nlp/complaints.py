@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, Levenshtein
 
-from shared.nlp.context import ContextResult, assess_context
+from shared.nlp.context import Asserted, ContextResult, assess_context
 from shared.nlp.terms import term_pattern
 
 VOCABULARY_PATH = Path(__file__).parent / "data" / "complaints.yaml"
@@ -84,7 +84,7 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
-class ComplaintMatch:
+class ComplaintMatch(Asserted):
     complaint: Complaint
     text: str
     start: int
@@ -92,23 +92,15 @@ class ComplaintMatch:
     fuzzy: bool
     context: ContextResult
 
-    @property
-    def asserted(self) -> bool:
-        return self.context.asserted
-
 
 @dataclass(frozen=True)
-class FeatureMatch:
+class FeatureMatch(Asserted):
     complaint: Complaint
     feature: HighRiskFeature
     text: str
     start: int
     end: int
     context: ContextResult
-
-    @property
-    def asserted(self) -> bool:
-        return self.context.asserted
 
 
 # ---------------------------------------------------------------- loading and validation

@@ -71,6 +71,16 @@ class ContextResult(NamedTuple):
         return not (self.negated or self.historical or self.hypothetical or self.family)
 
 
+class Asserted:
+    """For a mention that carries its ConText verdict as `context`."""
+
+    context: ContextResult
+
+    @property
+    def asserted(self) -> bool:
+        return self.context.asserted
+
+
 _RELATIVE = (
     r"mother|mom|mum|father|dad|sister|brother|siblings?|sons?|daughters?|aunt|uncle|"
     r"grand(?:mother|father|parents?|ma|pa)|cousin|parents?|wife|husband|spouse|partner"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from shared.nlp.context import ContextResult, assess_context
+from shared.nlp.context import Asserted, ContextResult, assess_context
 from shared.nlp.terms import term_pattern
 
 EntityKind = Literal["symptom", "condition", "medication", "allergy"]
@@ -71,17 +71,13 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-']*")
 
 
 @dataclass(frozen=True)
-class Entity:
+class Entity(Asserted):
     kind: EntityKind
     concept: str
     text: str
     start: int
     end: int
     context: ContextResult
-
-    @property
-    def asserted(self) -> bool:
-        return self.context.asserted
 
 
 @cache

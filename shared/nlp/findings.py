@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from shared.nlp.context import ContextResult, assess_context
+from shared.nlp.context import Asserted, ContextResult, assess_context
 from shared.nlp.terms import expand_alternatives, first_letter
 
 # finding id -> (label, words in any case, abbreviations matched case-sensitively).
@@ -655,7 +655,7 @@ IMPLIES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class FindingMention:
+class FindingMention(Asserted):
     """One finding in a text: which, where, and ConText's verdict."""
 
     finding: str
@@ -664,10 +664,6 @@ class FindingMention:
     start: int
     end: int
     context: ContextResult
-
-    @property
-    def asserted(self) -> bool:
-        return self.context.asserted
 
 
 def _group(finding: str) -> str:
