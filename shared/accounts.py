@@ -61,7 +61,12 @@ def create_user(
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    username = username.strip().lower()
+    # A name no account can have is refused before the query (PostgreSQL answers a NUL in a
+    # parameter with an error); its format is no secret, so answering at once reveals nothing.
+    if not USERNAME_RE.match(username):
+        return None
+    user = session.scalar(select(User).where(User.username == username))
     try:
         if user is None or not user.active:
             _hasher.verify(_DUMMY_HASH, password + "x")

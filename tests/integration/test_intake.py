@@ -357,6 +357,13 @@ def test_wrong_password_is_refused(client, staff, auth):
     assert "wrong password" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("username", ["nurse1\x00", "a\x00b", "x" * 500, "nurse1\u202e"])
+def test_a_username_no_account_can_have_is_a_401_not_a_500(client, staff, auth, username):
+    response = auth.login(username)
+    assert response.status_code == 401
+    assert "wrong password" in response.get_data(as_text=True)
+
+
 def test_red_flag_in_the_note_raises_provisional_risk_and_is_highlighted(client, staff, auth):
     note = "<b>58M</b> c/o crushing chest pain radiating to L arm. Denies SOB."
     body = submit(client, staff["nurse"].token, case_body("low", note=note))
