@@ -52,7 +52,7 @@ ESCALATING = frozenset(
     {
         "sudden", "acs_features", "tearing_pain", "pain_severe", "worst_ever", "suicide_plan",
         "lethal_means", "major_bleeding_word", "diaphoresis", "dyspnoea", "vomiting",
-        "pain_new_or_worst",
+        "pain_new_or_worst", "overdose_intent",
     }
 )  # fmt: skip
 

@@ -325,10 +325,9 @@ def self_harm(f: Facts) -> Iterator[Reason]:
     if overdose is None:
         return
     intent = f.first("overdose_intent")
-    if intent is not None:
-        yield f.reason(
-            "self_harm", EMERGENT, f"overdose or poisoning ({intent.text})", mention=overdose
-        )
+    words = intent.text if intent is not None else f.modifier(overdose, "overdose_intent")
+    if words is not None:
+        yield f.reason("self_harm", EMERGENT, f"overdose or poisoning ({words})", mention=overdose)
     else:
         yield f.reason("overdose", URGENT, "overdose or poisoning", mention=overdose)
 

@@ -60,6 +60,8 @@ def test_each_property_and_the_trigger_that_decided_it(text, target, expected, t
         ("Hx of MI, now with chest pain.", "chest pain"),
         ("Wife reports that patient has chest pain.", "chest pain"),
         ("Brought in by daughter; patient confused.", "confused"),
+        ("9 month old, parents say he looks mottled", "mottled"),  # the parents only report
+        ("Mum says baby is not feeding.", "not feeding"),
         ("No increase in shortness of breath.", "shortness of breath"),
         ("Gram negative bacteremia.", "bacteremia"),
         ("67 year old with chest pain.", "chest pain"),
