@@ -497,20 +497,19 @@ class ContextDocument:
         right = self._starts[j] if j < len(self._starts) else len(self.text)
         return left, right
 
-    def _scanned(self, left: int, right: int) -> tuple[list[Trigger], list[int]]:
-        found = self._sentences.get((left, right))
-        if found is None:
-            found = (find_triggers(self.text[left:right], left), _commas(self.text, left, right))
-            self._sentences[(left, right)] = found
-        return found
-
     def assess(self, start: int, end: int) -> ContextResult:
         """ConText properties of the target `text[start:end]`, with the deciding triggers."""
         text = self.text
         if not 0 <= start <= end <= len(text):
             raise ValueError(f"target span {start}:{end} is outside the text (length {len(text)})")
         left, right = self.sentence(start, end)
-        triggers, commas = self._scanned(left, right)
+        scanned = self._sentences.get((left, right))  # each sentence is scanned once
+        if scanned is None:
+            scanned = self._sentences[(left, right)] = (
+                find_triggers(text[left:right], left),
+                _commas(text, left, right),
+            )
+        triggers, commas = scanned
         seizure = _SEIZURE.fullmatch(text, start, end) is not None
         if not (triggers or seizure):
             return _UNDECIDED
