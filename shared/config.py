@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     web_workers: int = Field(4, description="gunicorn worker processes")
     web_threads: int = Field(4, description="threads per gunicorn worker")
 
+    # Transport: HTTPS from gunicorn itself, or from a reverse proxy in front (README: TLS)
+    tls_cert: str = Field("", description="PEM certificate (chain) file; with tls_key: HTTPS")
+    tls_key: str = Field("", description="PEM private key file of tls_cert")
+    tls_proxy: bool = Field(False, description="a proxy in front terminates TLS (X-Forwarded-*)")
+    metrics_token: str = Field("", description="bearer token for /metrics; empty = localhost only")
+
     # Queue and worker
     queue_name: str = "triage"
     task_soft_time_limit_s: int = 240
@@ -85,6 +91,8 @@ class Settings(BaseSettings):
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone") from exc
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key: set both (HTTPS) or neither")
         if not self.area_list():
             raise ValueError("areas: name at least one area")
         return self
@@ -94,6 +102,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.instance_path / 'medtriage.db').resolve()}"
+
+    @property
+    def tls_enabled(self) -> bool:
+        """Browsers reach us over HTTPS: gunicorn's own certificate or a TLS proxy."""
+        return bool(self.tls_cert) or self.tls_proxy
 
     def target_minutes(self) -> dict[int, int]:
         """Minutes each acuity level (1-5) may wait."""
