@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     )
     session_max_hours: float = Field(12, gt=0, description="a login lasts at most this long")
 
+    # Login throttling (flask-limiter notation, kept in Redis so every web process agrees)
+    login_limit_user: str = Field(
+        "5 per 5 minutes", description="failed logins per username before a temporary lockout"
+    )
+    login_limit_address: str = Field(
+        "20 per 5 minutes", description="failed logins per client address before a lockout"
+    )
+    password_hash_slots: int = Field(
+        2, gt=0, description="password hashes (argon2) run at once per web process, at most"
+    )
+    password_hash_wait_s: float = Field(
+        0.5, ge=0, description="a login waits this long for a hashing slot, then 503"
+    )
+    token_days: int = Field(90, ge=1, le=365, description="default lifetime of a new API token")
+
     # First admin, created by `medtriage up` on an empty database
     admin_username: str = "admin"
     admin_password: str = ""
@@ -93,6 +108,13 @@ class Settings(BaseSettings):
             raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone") from exc
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("tls_cert and tls_key: set both (HTTPS) or neither")
+        from limits import parse  # the notation flask-limiter reads
+
+        for name in ("login_limit_user", "login_limit_address"):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{name}: a limit like '5 per 5 minutes' ({exc})") from exc
         if not self.area_list():
             raise ValueError("areas: name at least one area")
         return self
