@@ -6,12 +6,10 @@ import importlib.metadata
 import platform
 from typing import Protocol
 
+from shared.safety.schema import SAFETY_DISCLAIMER
 from shared.schemas import CaseIn, ModelInfo, TriageResult
 
-SAFETY_DISCLAIMER = (
-    "Decision support only, not a diagnosis: every finding needs clinical validation "
-    "by a qualified clinician."
-)
+__all__ = ["SAFETY_DISCLAIMER", "Pipeline", "library_versions"]
 
 
 class Pipeline(Protocol):

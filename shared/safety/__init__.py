@@ -1,0 +1,1 @@
+"""Safety layers applied to every analysis output, deterministic or model-written."""
