@@ -59,6 +59,8 @@ def create_app(
         highlight,
         intake,
         lifecycle,
+        system,
+        transport,
     )
 
     db.init_app(app)
@@ -66,6 +68,8 @@ def create_app(
     highlight.init_app(app)
     auth.init_app(app)
     lifecycle.init_app(app)
-    for module in (auth, board, intake, cases, lifecycle, admin, audit_trail, health):
+    transport.init_app(app)
+    health.init_app(app)
+    for module in (auth, board, intake, cases, lifecycle, admin, audit_trail, health, system):
         app.register_blueprint(module.bp)
     return app

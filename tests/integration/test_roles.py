@@ -15,6 +15,10 @@ EXPECTED = {
     "auth.logout": None,
     "auth.api_session": {"nurse", "clinician", "admin", "auditor"},
     "health.healthz": None,
+    # /metrics answers this machine (the test client is 127.0.0.1) or a metrics token.
+    "health.readyz": None,
+    "health.metrics": None,
+    "system.system_page": {"admin"},
     "static": None,
     "board.board_page": {"nurse", "clinician", "admin"},
     "board.api_board": {"nurse", "clinician", "admin"},
