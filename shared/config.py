@@ -149,7 +149,7 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         path = self.instance_path / "secret_key"
-        self.instance_path.mkdir(parents=True, exist_ok=True)
+        self.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             # O_EXCL: when several web workers start at once, exactly one writes the key.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
