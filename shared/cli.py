@@ -38,7 +38,9 @@ def web_argv(settings: Settings) -> list[str]:
         # A process keeps at most twice its threads in keep-alive connections, so terminals
         # spread over all processes instead of piling onto the one that accepted first.
         "--worker-connections", str(2 * settings.web_threads),
-        "--access-logfile", "-", "web.wsgi:app",
+        "--access-logfile", "-",
+        # HTTPS, this instance's own control socket, metrics over all processes.
+        "--config", "python:web.gunicorn_conf", "web.wsgi:app",
     ]  # fmt: skip
 
 
@@ -199,8 +201,10 @@ def up(admin_password: str | None) -> None:
     named["worker"] = subprocess.Popen(worker_argv(settings))
     named["web"] = subprocess.Popen(web_argv(settings))
     children = list(named.values())
+    scheme = "https" if settings.tls_cert else "http"
     click.secho(
-        f"MedTriage is at http://{settings.host}:{settings.port}  (Ctrl-C stops it)", fg="green"
+        f"MedTriage is at {scheme}://{settings.host}:{settings.port}  (Ctrl-C stops it)",
+        fg="green",
     )
     stopping = False
 
