@@ -1,6 +1,8 @@
-"""Login, logout and the idle lock, bearer tokens, terminal names, and the role check every
-route declares. Login sessions are ended by the server (shared.sessions): logout, lock and
-disabling a user end them on every process at once, and an idle one expires."""
+"""Login, logout and the idle lock, password changes, bearer tokens (API only, with a scope and
+an expiry), terminal names, and the role check every route declares. Login sessions are ended
+by the server (shared.sessions): logout, lock, a password change and disabling a user end them
+on every process at once, and an idle one expires. Failed logins are throttled (web.throttle)
+and password hashing is bounded (accounts.HashSlots), so logins never starve intake."""
 
 from __future__ import annotations
 
@@ -25,13 +27,16 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.wrappers import Response
 
 from shared import accounts, audit
-from shared.accounts import Principal
+from shared.accounts import HashingBusy, HashSlots, Principal
 from shared.db import Role, User
+from shared.db.models import TokenScope
 from shared.sessions import SessionRegistry
+from web import throttle
 from web.db import get_db
 
 bp = Blueprint("auth", __name__)
@@ -52,10 +57,24 @@ LOCKED = {
     "switch": "Switch user: log in as the next user.",
     "ended": SESSION_ENDED,
 }
+MUST_CHANGE = (
+    "Change your password first: the one you have was generated or reset. "
+    "Log in with a browser and open /account/password."
+)
+BUSY = "Too many logins at once; try again in a moment."
 
 
-def requires(*roles: Role) -> Callable[[F], F]:
-    """Allow only logged-in users (session or bearer token) with one of `roles`."""
+def _needed_scope(allowed: frozenset[Role]) -> TokenScope:
+    """What a token must be allowed for this request: admin routes need `admin`, other
+    reads `read`, other writes `submit`."""
+    if allowed <= {Role.ADMIN, Role.AUDITOR}:
+        return TokenScope.ADMIN
+    return TokenScope.READ if request.method in ("GET", "HEAD") else TokenScope.SUBMIT
+
+
+def requires(*roles: Role, password_change: bool = False) -> Callable[[F], F]:
+    """Allow only logged-in users (a session, or a bearer token on the API) with one of
+    `roles`. A user who must change their password reaches only `password_change` views."""
     allowed = frozenset(roles)
 
     def decorate(view: F) -> F:
@@ -64,18 +83,32 @@ def requires(*roles: Role) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
+            api = request.path.startswith("/api/")
             if user is None:
                 ended = g.get("session_ended", False)
-                if request.path.startswith("/api/"):
+                if api:
                     raise Unauthorized(
-                        SESSION_ENDED
-                        if ended
-                        else "Log in or send 'Authorization: Bearer <token>'."
+                        g.get("auth_refused")
+                        or (
+                            SESSION_ENDED
+                            if ended
+                            else "Log in or send 'Authorization: Bearer <token>'."
+                        )
                     )
                 extra = {"locked": "ended"} if ended else {}
                 return redirect(url_for("auth.login", next=request.full_path, **extra))
+            if user.must_change_password and not password_change:
+                if api:
+                    raise Forbidden(MUST_CHANGE)
+                return redirect(url_for("auth.password", next=request.full_path))
             if user.role not in allowed:
                 raise Forbidden("Your role does not allow this.")
+            needed = _needed_scope(allowed)
+            if user.scope is not None and not user.scope.allows(needed):
+                raise Forbidden(
+                    f"This API token's scope is '{user.scope.value}'; "
+                    f"this request needs scope '{needed.value}'."
+                )
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -135,8 +168,18 @@ def current_user() -> Principal | None:
         return user
     user = None
     token = bearer_token()
-    if token is not None:
-        user = current_app.extensions["token_cache"].lookup(get_db(), token)
+    if token is not None and request.path.startswith("/api/"):
+        # A token authenticates the API only: it never drives a page or a form.
+        found = current_app.extensions["token_cache"].lookup(get_db(), token)
+        if found is None:
+            g.auth_refused = "Unknown or revoked API token (or its user is disabled)."
+        elif found.expired():
+            g.auth_refused = (
+                f"This API token expired at {found.expires_at:%Y-%m-%d %H:%M} UTC; "
+                "ask an admin for a new one."
+            )
+        else:
+            user = found.principal
     elif "uid" in session:
         # Session cookies only authenticate pages and read-only API calls; a state change
         # over the API needs a token, so a forged cross-site request has nothing to ride on.
@@ -161,6 +204,11 @@ def _minutes(value: float) -> str:
 def init_app(app: Flask) -> None:
     settings = app.config["MEDTRIAGE"]
     app.extensions["login_sessions"] = SessionRegistry.from_settings(settings)
+    app.extensions["hash_slots"] = HashSlots(
+        settings.password_hash_slots, settings.password_hash_wait_s
+    )
+    throttle.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _locked_out)
     # The session cookie outlives no login; the server ends the session before that anyway.
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=settings.session_max_hours)
 
@@ -205,8 +253,45 @@ def _login_page(error: str | None, status: int) -> tuple[str, int]:
     ), status
 
 
+def _with_retry_after(page: tuple[str, int], seconds: int) -> Response:
+    response = current_app.make_response(page)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _locked_out(_exc: RateLimitExceeded) -> Response:
+    """Too many failed logins: the page says for how long; `Retry-After` says it to programs."""
+    seconds = throttle.retry_after_s()
+    wait = _minutes(round(seconds / 60)) if seconds >= 90 else f"{seconds} seconds"
+    message = f"Too many failed logins. Try again in {wait}."
+    if request.endpoint == "auth.password":
+        return _with_retry_after(_password_page(message, 429), seconds)
+    return _with_retry_after(_login_page(message, 429), seconds)
+
+
+def _failed_login(username: str, reason: str | None, terminal: str) -> None:
+    """Every failed login is an audit event. The typed name is kept only when it is a real
+    account: an unknown one is often a password typed into the wrong field."""
+    db = get_db()
+    db.rollback()
+    known = reason in ("wrong password", "disabled user")
+    audit.record(
+        db,
+        actor=username.strip().lower() if known else "anonymous",
+        action="user.login_failed",
+        detail={
+            "reason": reason,
+            "address": request.remote_addr,
+            "terminal": terminal or None,
+        },
+    )
+    db.commit()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@throttle.address_throttle
+@throttle.user_throttle
 def login() -> Any:
     if request.method == "GET":
         return _login_page(None, 200)
@@ -218,11 +303,17 @@ def login() -> Any:
             "starting with a letter or digit.",
             400,
         )
-    user = accounts.authenticate(
-        db, request.form.get("username", ""), request.form.get("password", "")
-    )
-    if user is None:
+    username = request.form.get("username", "")
+    try:
+        check = accounts.check_login(
+            db, username, request.form.get("password", ""), current_app.extensions["hash_slots"]
+        )
+    except HashingBusy:
         db.rollback()
+        return _with_retry_after(_login_page(BUSY, 503), HashingBusy.retry_after_s)
+    user = check.user
+    if user is None:
+        _failed_login(username, check.failure, terminal)
         return _login_page("Unknown username or wrong password.", 401)
     sid, _recorded = registry().start(user.id, user.username, terminal)
     audit.record(
@@ -233,9 +324,64 @@ def login() -> Any:
     session.clear()
     session.update(uid=user.id, user=user.username, sid=sid, started=now, seen=now)
     session.permanent = True
-    response = redirect(_safe_next(request.args.get("next")))
+    target = _safe_next(request.args.get("next"))
+    if user.must_change_password:
+        target = url_for("auth.password", next=target)
+    response = redirect(target)
     _remember_terminal(response, terminal)
     return response
+
+
+def _password_page(error: str | None, status: int) -> tuple[str, int]:
+    user = current_user()
+    return render_template(
+        "password.html",
+        error=error,
+        must_change=user is not None and user.must_change_password,
+        min_length=accounts.MIN_PASSWORD,
+    ), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires(*READERS, password_change=True)
+@throttle.address_throttle
+@throttle.user_throttle
+def password() -> Any:
+    """Change one's own password (required after a generated or reset one). Every other
+    session of the user ends; this terminal stays logged in."""
+    if request.method == "GET":
+        return _password_page(None, 200)
+    user = current_user()
+    assert user is not None
+    new = request.form.get("new_password", "")
+    if new != request.form.get("confirm_password", ""):
+        return _password_page("The new password and its confirmation differ.", 422)
+    db = get_db()
+    try:
+        accounts.change_password(
+            db,
+            user.id,
+            request.form.get("current_password", ""),
+            new,
+            current_app.extensions["hash_slots"],
+            registry(),
+        )
+    except HashingBusy:
+        db.rollback()
+        return _with_retry_after(_password_page(BUSY, 503), HashingBusy.retry_after_s)
+    except accounts.AccountError as exc:
+        db.rollback()
+        wrong = "current password is wrong" in str(exc)
+        if wrong:
+            _failed_login(user.username, "wrong password", terminal_name())
+        return _password_page(str(exc), 401 if wrong else 422)
+    db.commit()
+    sid, _recorded = registry().start(user.id, user.username, terminal_name())
+    now = int(time.time())
+    session.update(sid=sid, started=now, seen=now)
+    g.pop("user", None)
+    flash("Your password is changed. Your other sessions have ended.")
+    return redirect(_safe_next(request.args.get("next")))
 
 
 # What ended a session, as the audit trail names it.

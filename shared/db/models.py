@@ -136,6 +136,21 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A generated or reset password: every page leads to the change form until it is changed.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class TokenScope(str, enum.Enum):
+    """What an API token may do, each including the ones before it."""
+
+    READ = "read"
+    SUBMIT = "submit"
+    ADMIN = "admin"
+
+    def allows(self, needed: TokenScope) -> bool:
+        order = list(TokenScope)
+        return order.index(self) >= order.index(needed)
 
 
 class ApiToken(Base):
@@ -148,6 +163,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    scope: Mapped[TokenScope] = mapped_column(_enum(TokenScope, "token_scope", 8))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
 
@@ -367,6 +384,7 @@ __all__ = [
     "Result",
     "Risk",
     "Role",
+    "TokenScope",
     "User",
     "utcnow",
 ]
