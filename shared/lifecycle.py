@@ -46,6 +46,7 @@ from shared.lifecycle_inputs import (
     OverrideIn,
     StateConflict,
 )
+from shared.nlp.vitals import retriage_line
 from shared.schemas import MAX_NOTE_CHARS, Acuity, CaseIn, VitalSigns
 
 CARE_ROLES = frozenset({Role.NURSE, Role.CLINICIAN})
@@ -119,7 +120,7 @@ def _move(session: Session, user: Principal, case: Case, data: AreaIn, areas: li
 def retriage_input(case: Case, lines: list[str], vitals: VitalSigns) -> CaseIn:
     """What a re-triage analyzes: the case as it came in, the note with every re-triage line
     after it (the latest last), and the vital signs measured now."""
-    note = "\n".join([case.note, *(f"Re-triage: {line}" for line in lines if line)]).strip()
+    note = "\n".join([case.note, *(retriage_line(line) for line in lines)]).strip()
     if len(note) > MAX_NOTE_CHARS:
         raise LifecycleError("The note and its re-triage lines are too long to analyze.", "note")
     return CaseIn(

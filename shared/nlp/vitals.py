@@ -773,16 +773,47 @@ def _merge_blood_pressure(
                 sources[f] = "note"
 
 
+# A re-triage adds its note line under this prefix, after the intake note and any earlier
+# re-triage lines (shared/lifecycle.py); its vital signs arrive as the typed fields.
+RETRIAGE_PREFIX = "Re-triage:"
+_RETRIAGE_LINE = re.compile(rf"^{RETRIAGE_PREFIX}", re.MULTILINE)
+
+
+def retriage_line(text: str | None) -> str:
+    """The note line one re-triage adds (written even when the nurse adds no words, since it
+    marks where the values measured now begin)."""
+    return f"{RETRIAGE_PREFIX} {text}" if text else RETRIAGE_PREFIX
+
+
+def _measured_now_from(note: str) -> int | None:
+    """Where the latest re-triage line starts (None when the note has none): a note value
+    before it was measured earlier than the typed fields, which came with that re-triage."""
+    starts = [m.start() for m in _RETRIAGE_LINE.finditer(note)]
+    return starts[-1] if starts else None
+
+
 def merge_vitals(structured: VitalSigns, note: str) -> MergedVitals:
     """The typed fields and the note's vital signs, one value per field.
 
     A note value fills a missing field; where the two disagree the more urgent one counts and
-    the conflict is kept with both values. Blood pressure is merged as a pair. Whatever the
-    note says the merge never fails: values that cannot stand together fall back to the typed
-    blood pressure, then to the typed fields alone.
+    the conflict is kept with both values (CLINICAL.md) — unless the note's value is earlier
+    than the typed one: written before the latest re-triage line, whose vital signs are the
+    typed fields ("HR 150" at intake, HR 88 measured at re-triage: 88 counts, no conflict).
+    Blood pressure is merged as a pair. Whatever the note says the merge never fails: values
+    that cannot stand together fall back to the typed blood pressure, then to the typed
+    fields alone.
     """
     read = read_note(note)
     chosen = choose(read.plausible)
+    now = _measured_now_from(note)
+    if now is not None:  # typed values outrank what the note measured before this re-triage
+        typed = {k for k, v in structured.model_dump().items() if v is not None}
+        pressure = {"systolic_bp", "diastolic_bp"}
+        earlier = {f for f, found in chosen.items() if f in typed and found.start < now}
+        systolic = chosen.get("systolic_bp")
+        if systolic is not None and systolic.start < now and typed & pressure:
+            earlier |= pressure  # a pressure is one reading: typed or noted, not mixed
+        chosen = {f: found for f, found in chosen.items() if f not in earlier}
     values = structured.model_dump()
     sources = {k: "structured" for k, v in values.items() if v is not None and k != "spo2_scale2"}
     conflicts: list[Conflict] = []

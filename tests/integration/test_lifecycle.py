@@ -274,6 +274,23 @@ def test_retriage_runs_through_the_worker_keeps_history_and_escalates(
     assert events(sessions, "case.acknowledged")[0].detail["escalation_acknowledged"] is True
 
 
+def test_a_retriage_measurement_outranks_vitals_written_in_the_intake_note(client, staff):
+    """The intake note said "HR 150, BP 85/50"; re-measured after fluids the fields are
+    normal: the new values count (no stale conflict), so a re-triage can also de-escalate."""
+    nurse = staff["nurse"].token
+    body = case_body("low", note="HR 150, BP 85/50 at arrival, looks pale")
+    body["vitals"] = {k: v for k, v in body["vitals"].items() if k not in ("heart_rate",)}
+    case = submit(client, nurse, body)["id"]
+    first = get_case(client, nurse, case)
+    assert first["acuity"] <= 2  # the note's pressure and pulse count at intake
+    calm = {**case_body("low")["vitals"], "heart_rate": 84, "systolic_bp": 124}
+    answer = call(client, nurse, case, "observations", {"vitals": calm, "note": "after fluids"})
+    assert answer.status_code == 202, answer.get_json()
+    after = answer.get_json()
+    assert after["acuity"] >= 4, after
+    assert get_case(client, nurse, case)["conflicts"] == []
+
+
 def test_a_new_result_never_replaces_a_clinicians_override(client, staff, sessions, worker):
     nurse, clinician = staff["nurse"].token, staff["clinician"].token
     case = submit(client, nurse, case_body("low"))["id"]

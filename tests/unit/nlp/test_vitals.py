@@ -782,3 +782,30 @@ def test_the_merge_never_fails_and_every_conflict_names_the_value_used(typed, no
 
 def test_a_gcs_on_arrival_yields_to_a_later_state():
     assert used("GCS 14 on arrival, now alert and oriented")["consciousness"] == A
+
+
+# Re-triage: the typed fields are the values measured now; the note before the latest
+# "Re-triage:" line was written earlier.
+def test_a_retriage_measurement_outranks_the_intake_note():
+    note = "HR 150, BP 85/50, sats 88%\nRe-triage: feels better after fluids"
+    merged = merge_vitals(VitalSigns(heart_rate=88, systolic_bp=122, diastolic_bp=76), note)
+    v = merged.vitals
+    assert (v.heart_rate, v.systolic_bp, v.diastolic_bp) == (88, 122, 76)
+    assert merged.conflicts == []
+    assert v.spo2 == 88  # not re-measured: the last known value still counts, as a floor
+
+
+def test_an_empty_retriage_line_still_marks_the_new_measurement():
+    merged = merge_vitals(VitalSigns(heart_rate=88), "HR 150\nRe-triage:")
+    assert merged.vitals.heart_rate == 88 and merged.conflicts == []
+
+
+def test_a_value_in_the_latest_retriage_line_is_as_current_as_the_fields():
+    merged = merge_vitals(VitalSigns(heart_rate=88), "HR 150\nRe-triage: HR 140 on recheck")
+    assert merged.vitals.heart_rate == 140
+    assert [(c.field, c.structured, c.note) for c in merged.conflicts] == [("heart_rate", 88, 140)]
+
+
+def test_without_a_retriage_line_the_more_urgent_value_still_counts():
+    merged = merge_vitals(VitalSigns(heart_rate=88), "HR 150 at triage")
+    assert merged.vitals.heart_rate == 150 and merged.conflicts
