@@ -83,6 +83,7 @@ def create_user(
     role: Role | str,
     actor: str = "system",
     must_change_password: bool = False,
+    slots: HashSlots | None = None,
 ) -> User:
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
@@ -96,7 +97,7 @@ def create_user(
         raise AccountError(f"user {username!r} already exists")
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, slots),
         role=role,
         must_change_password=must_change_password,
     )

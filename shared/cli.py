@@ -104,6 +104,29 @@ def users_create(username: str, role: str, password: str | None) -> None:
     click.echo(f"user {username.lower()} ({role}) created")
 
 
+@users.command("reset-password")
+@click.argument("username")
+def users_reset_password(username: str) -> None:
+    """Give USERNAME a generated password, printed once, to change at the next login; their
+    login sessions end (e.g. an admin who has lost theirs)."""
+    from sqlalchemy import select
+
+    from shared.accounts import reset_password
+    from shared.db import User
+    from shared.sessions import SessionRegistry
+
+    settings = get_settings()
+    with sessions(settings).begin() as session:
+        user = session.scalar(select(User).where(User.username == username.lower()))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        _user, temporary = reset_password(
+            session, user.id, actor="cli", sessions=SessionRegistry.from_settings(settings)
+        )
+    click.echo(f"temporary password for {username.lower()} (change it at the next login):")
+    click.echo(temporary)
+
+
 @main.group()
 def tokens() -> None:
     """API tokens for integrations."""
@@ -112,18 +135,32 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("username")
 @click.option("--name", default="integration", show_default=True)
-def tokens_create(username: str, name: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice(["read", "submit", "admin"]),
+    default="submit",
+    show_default=True,
+    help="read: reads; submit: reads and case submissions; admin: an admin's everything.",
+)
+@click.option("--days", type=int, default=None, help="Lifetime in days [MEDTRIAGE_TOKEN_DAYS].")
+def tokens_create(username: str, name: str, scope: str, days: int | None) -> None:
     """Create an API token for USERNAME and print it once."""
     from sqlalchemy import select
 
-    from shared.accounts import create_token
+    from shared.accounts import AccountError, create_token
     from shared.db import User
 
-    with sessions(get_settings()).begin() as session:
+    settings = get_settings()
+    with sessions(settings).begin() as session:
         user = session.scalar(select(User).where(User.username == username.lower()))
         if user is None:
             raise click.ClickException(f"no user {username!r}")
-        token = create_token(session, user, name, actor="cli")
+        try:
+            token = create_token(
+                session, user, name, actor="cli", scope=scope, days=days or settings.token_days
+            )
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(token)
 
 
@@ -136,11 +173,19 @@ def ensure_first_admin(settings: Settings, password: str | None) -> None:
             return
         generated = not (password or settings.admin_password)
         password = password or settings.admin_password or secrets.token_urlsafe(12)
-        create_user(session, settings.admin_username, password, "admin", actor="setup")
+        create_user(
+            session,
+            settings.admin_username,
+            password,
+            "admin",
+            actor="setup",
+            must_change_password=generated,
+        )
     click.secho(f"First admin created: user '{settings.admin_username}'", fg="green")
     if generated:
         click.secho(
-            f"  password: {password}   (shown once; change it after logging in)", fg="yellow"
+            f"  password: {password}   (shown once; you choose your own at the first login)",
+            fg="yellow",
         )
 
 

@@ -1,4 +1,4 @@
-"""Admin: users and API tokens."""
+"""Admin: users (create, disable or enable, reset a password) and API tokens (scope, expiry)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from shared import accounts
 from shared.db import ApiToken, Role, User
-from web.auth import current_user, requires
+from shared.db.models import TokenScope, utcnow
+from web.auth import current_user, registry, requires
 from web.db import get_db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -19,8 +20,17 @@ def _page(status: int = 200, **extra: Any) -> Any:
     db = get_db()
     users = db.scalars(select(User).order_by(User.username)).all()
     tokens = db.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+    settings = current_app.config["MEDTRIAGE"]
     return render_template(
-        "admin.html", users=users, tokens=tokens, roles=list(Role), **extra
+        "admin.html",
+        users=users,
+        tokens=tokens,
+        roles=list(Role),
+        scopes=list(TokenScope),
+        token_days=settings.token_days,
+        max_token_days=accounts.MAX_TOKEN_DAYS,
+        now=utcnow(),
+        **extra,
     ), status
 
 
@@ -43,7 +53,13 @@ def create_user() -> Any:
             request.form.get("password", ""),
             request.form.get("role", ""),
             actor=actor.username,
+            # The admin typed it: the user chooses their own at the first login.
+            must_change_password=True,
+            slots=current_app.extensions["hash_slots"],
         )
+    except accounts.HashingBusy:
+        db.rollback()
+        return _page(503, error="Password checks are busy; try again in a moment.")
     except accounts.AccountError as exc:
         db.rollback()
         return _page(422, error=str(exc))
@@ -62,10 +78,64 @@ def create_token() -> Any:
     if owner is None:
         db.rollback()
         return _page(422, error="No such user.")
-    token = accounts.create_token(db, owner, request.form.get("name", "token"), actor.username)
+    days = request.form.get("days", "").strip()
+    try:
+        token = accounts.create_token(
+            db,
+            owner,
+            request.form.get("name", "token"),
+            actor.username,
+            scope=request.form.get("scope", ""),
+            days=int(days) if days.isdigit() else 0,
+        )
+    except accounts.AccountError as exc:
+        db.rollback()
+        return _page(422, error=str(exc))
     db.commit()
     # Shown once: only its digest is stored.
     return _page(new_token=token)
+
+
+@bp.post("/users/<int:user_id>/active")
+@requires(Role.ADMIN)
+def set_active(user_id: int) -> Any:
+    """Disable (every session of the user ends at once, tokens stop) or enable a user."""
+    db = get_db()
+    actor = current_user()
+    assert actor is not None
+    active = request.form.get("active") == "1"
+    if not active and user_id == actor.id:
+        return _page(422, error="You cannot disable yourself; another admin can.")
+    try:
+        user = accounts.set_active(db, user_id, active, actor.username, registry())
+    except accounts.AccountError as exc:
+        db.rollback()
+        return _page(404, error=str(exc))
+    db.commit()
+    current_app.extensions["token_cache"].clear()
+    flash(f"User {user.username} {'enabled' if active else 'disabled'}.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@requires(Role.ADMIN)
+def reset_password(user_id: int) -> Any:
+    """A generated password, shown once; the user must change it at their next login."""
+    db = get_db()
+    actor = current_user()
+    assert actor is not None
+    try:
+        user, temporary = accounts.reset_password(
+            db, user_id, actor.username, registry(), current_app.extensions["hash_slots"]
+        )
+    except accounts.HashingBusy:
+        db.rollback()
+        return _page(503, error="Password checks are busy; try again in a moment.")
+    except accounts.AccountError as exc:
+        db.rollback()
+        return _page(404, error=str(exc))
+    db.commit()
+    return _page(reset_user=user.username, temporary_password=temporary)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
