@@ -194,3 +194,58 @@ class WorkerProcess:
         return "\n".join(
             p.read_text(errors="replace") for p in sorted(self.logdir.glob("worker-*.log"))
         )
+
+
+class WebServer:
+    """A real `medtriage web` (gunicorn, its own port and instance folder) for one test."""
+
+    def __init__(self, settings: Settings, logdir: Path, home: Path | None = None) -> None:
+        self.settings = settings
+        self.log_path = logdir / f"web-{settings.port}.log"
+        self.home = home
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.settings.tls_cert else "http"
+        return f"{scheme}://127.0.0.1:{self.settings.port}"
+
+    def start(self) -> None:
+        env = settings_env(self.settings)
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        if self.home is not None:
+            env["HOME"] = str(self.home)
+            env.pop("XDG_RUNTIME_DIR", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "web"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(self._up_or_dead, 60, "gunicorn to listen")
+        if self.process.poll() is not None:
+            raise RuntimeError("gunicorn exited:\n" + self.log())
+
+    def _up_or_dead(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            return True
+        return b"Booting worker" in self.log_path.read_bytes() and self._listening()
+
+    def _listening(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.settings.port)) == 0
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
