@@ -214,13 +214,19 @@ def load_board(
     matches = board_filter.condition(user_id, now, targets)
     counts = {str(level): 0 for level in range(1, 6)}
     matching = dict(counts)
-    for acuity, total, matched in session.execute(
-        select(Case.acuity, func.count(Case.id), func.sum(sql_case((matches, 1), else_=0)))
+    areas: set[str] = set()
+    # One query for the counts per level and the areas of open cases (for the filter).
+    for acuity, area, total, matched in session.execute(
+        select(Case.acuity, Case.area, func.count(Case.id),
+               func.sum(sql_case((matches, 1), else_=0)))
         .where(is_open())
-        .group_by(Case.acuity)
-    ):
-        counts[str(int(acuity))] = total
-        matching[str(int(acuity))] = total if acuity in ALWAYS_SHOWN else int(matched or 0)
+        .group_by(Case.acuity, Case.area)
+    ):  # fmt: skip
+        level = str(int(acuity))
+        counts[level] += total
+        matching[level] += total if acuity in ALWAYS_SHOWN else int(matched or 0)
+        if area:
+            areas.add(area)
     assignee = aliased(User)
     columns = select(
         *ROW_COLUMNS, assignee.username.label("assigned_to_name"), matches.label("in_filter")
@@ -234,11 +240,8 @@ def load_board(
         .order_by(*order)
         .limit(board_filter.limit)
     ).all()
-    areas = session.scalars(
-        select(Case.area).where(is_open(), Case.area.is_not(None)).distinct().order_by(Case.area)
-    ).all()
     rows = [board_row(r, targets) for r in [*urgent, *rest]]
-    return Board(rows, counts, matching, [a for a in areas if a])
+    return Board(rows, counts, matching, sorted(areas))
 
 
 ROW_COLUMNS = (
