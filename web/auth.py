@@ -272,6 +272,7 @@ def _locked_out(_exc: RateLimitExceeded) -> Response:
 def _failed_login(username: str, reason: str | None, terminal: str) -> None:
     """Every failed login is an audit event. The typed name is kept only when it is a real
     account: an unknown one is often a password typed into the wrong field."""
+    g.password_failed = True  # counted by the login throttle
     db = get_db()
     db.rollback()
     known = reason in ("wrong password", "disabled user")
@@ -374,7 +375,7 @@ def password() -> Any:
         wrong = "current password is wrong" in str(exc)
         if wrong:
             _failed_login(user.username, "wrong password", terminal_name())
-        return _password_page(str(exc), 401 if wrong else 422)
+        return _password_page(str(exc), 422)
     db.commit()
     sid, _recorded = registry().start(user.id, user.username, terminal_name())
     now = int(time.time())

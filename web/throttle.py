@@ -10,7 +10,7 @@ import logging
 import math
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
@@ -62,9 +62,9 @@ def address_limit() -> str:
     return limit
 
 
-def failed(response: Response) -> bool:
+def failed(_response: Response) -> bool:
     """A wrong password (or current password) was given: that, and only that, counts."""
-    return response.status_code == 401
+    return bool(g.get("password_failed", False))
 
 
 def retry_after_s() -> int:

@@ -14,6 +14,7 @@ EXPECTED = {
     "auth.login": None,
     "auth.logout": None,
     "auth.api_session": {"nurse", "clinician", "admin", "auditor"},
+    "auth.password": {"nurse", "clinician", "admin", "auditor"},
     "health.healthz": None,
     # /metrics answers this machine (the test client is 127.0.0.1) or a metrics token.
     "health.readyz": None,
@@ -46,6 +47,8 @@ EXPECTED = {
     "admin.create_user": {"admin"},
     "admin.create_token": {"admin"},
     "admin.revoke_token": {"admin"},
+    "admin.set_active": {"admin"},
+    "admin.reset_password": {"admin"},
     "audit_trail.events": {"auditor", "admin"},
 }
 
@@ -67,8 +70,12 @@ def _requests(app, case_url):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        # No token has this id: an admin's revoke is answered without changing anything.
-        path = rule.rule.replace("<public_id>", case_url).replace("<int:token_id>", "999999")
+        # No token or user has this id: an admin's request is answered without a change.
+        path = (
+            rule.rule.replace("<public_id>", case_url)
+            .replace("<int:token_id>", "999999")
+            .replace("<int:user_id>", "999999")
+        )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, method, path
 
@@ -104,7 +111,8 @@ def test_route_access_by_role(app, client, staff, auth, who):
                 assert status not in (401, 403), what
             elif method == "POST" and path.startswith("/api/") and channel == "session":
                 assert status == 401, what  # cookies never authorize API writes
-            elif who == "anonymous":
+            elif who == "anonymous" or (channel == "token" and not path.startswith("/api/")):
+                # An API token never drives a page or a form: it is no login there.
                 if path.startswith("/api/"):
                     assert status == 401, what
                 else:
