@@ -99,7 +99,8 @@ _CHILDHOOD = r"as an? (?:child|kid|toddler|baby|infant|teen(?:ager)?)|in childho
 _COUNT = r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|few|several|couple of"
 _UNIT = r"minute|min|hour|hr|h|day|d|week|wk"
 _INFORMANT_VERBS = (
-    r"reports?|reported|states?|stated|says?|said|notes?|noted|called|brought|found|"
+    r"reports?|reported|states?|stated|says?|said|notes?|noted|noticed|saw|witnessed|observed|"
+    r"thinks|thought|describes|described|heard|called|brought|found|"
     r"concerned|told|advised|instructed|educated|asked|requests?"
 )
 

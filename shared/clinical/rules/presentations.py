@@ -467,12 +467,22 @@ def infant_concern(f: Facts) -> Iterator[Reason]:
     "esi_high_risk",
     "ESI high-risk situations: missed dialysis; shock from an implanted "
     "defibrillator; sickle cell crisis; breathlessness in pregnancy or after childbirth; "
-    "alcohol withdrawal with tachycardia, confusion or hallucinations -> 2",
+    "alcohol withdrawal with tachycardia, confusion or hallucinations; fainting at 65 or "
+    "over -> 2",
 )
 def esi_high_risk(f: Facts) -> Iterator[Reason]:
     m = f.first("dialysis_missed", "defibrillator_shock", "sickle_crisis")
     if m is not None:
         yield f.reason("esi_high_risk", EMERGENT, m.label, mention=m)
+        return
+    fainted = next((m for m in f.all("collapse") if _FAINTED.search(m.text)), None)
+    if fainted is not None and f.age >= ELDERLY_SYNCOPE_YEARS:
+        yield f.reason(
+            "esi_high_risk",
+            EMERGENT,
+            f"fainting at {f.age:g} (possible arrhythmia, bleeding or stroke)",
+            mention=fainted,
+        )
         return
     breathless = f.first("dyspnoea")
     if breathless is not None and (f.pregnant or f.postpartum):
@@ -494,6 +504,15 @@ def esi_high_risk(f: Facts) -> Iterator[Reason]:
                 f"alcohol withdrawal with {sign or 'hallucinations'}",
                 mention=withdrawal,
             )
+
+
+# A faint that happened, not a patient who "feels faint" or nearly fainted.
+_FAINTED = re.compile(
+    r"^(?!(?:near|pre))(?:collaps|syncop|passed\s+out|blacked\s+out|black[- ]?out|lost\s+"
+    r"consciousness|loss\s+of\s+consciousness|LOC\b|fainted|knocked)",
+    re.IGNORECASE,
+)
+ELDERLY_SYNCOPE_YEARS = 65
 
 
 @rule(

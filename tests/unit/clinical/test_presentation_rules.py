@@ -71,6 +71,9 @@ LEVEL_2 = [
      {"age": 15}),
     ("abdominal pain", "sudden severe pain, fainted at home", "aortic_event", "abdominal pain",
      {"age": 60}),
+    # Fainting at 65 or over (ESI high risk, beyond CLINICAL.md); near-fainting is not it.
+    ("review", "collapsed at church, LOC about 1 min, now fine", "esi_high_risk", "collapsed",
+     {"age": 78}),
     # Misspelt or coded complaints stand for their finding.
     ("chest pian", "", "acs_chest_pain", "chest pian", {"age": 58}),
     ("testicular pian", "sudden onset", "testicular_torsion", "testicular pian", {"age": 15}),
@@ -255,6 +258,8 @@ NOT_ASSERTED = [
     ("stab wound", "stab wound to the left hand", "high_risk_mechanism", {}),
     ("review", "arterial bleeding from the wrist, now controlled with pressure",
      "uncontrolled_bleeding", {}),
+    ("dizzy", "felt faint in the shop, did not pass out", "esi_high_risk", {"age": 78}),
+    ("syncope", "collapsed at the gym, back to normal at once", "esi_high_risk", {"age": 40}),
 ]  # fmt: skip
 
 

@@ -62,6 +62,8 @@ def test_each_property_and_the_trigger_that_decided_it(text, target, expected, t
         ("Brought in by daughter; patient confused.", "confused"),
         ("9 month old, parents say he looks mottled", "mottled"),  # the parents only report
         ("Mum says baby is not feeding.", "not feeding"),
+        ("Wife noticed facial droop at 0930.", "facial droop"),
+        ("Husband witnessed a seizure at home.", "seizure"),
         ("No increase in shortness of breath.", "shortness of breath"),
         ("Gram negative bacteremia.", "bacteremia"),
         ("67 year old with chest pain.", "chest pain"),
