@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     )
     token_days: int = Field(90, ge=1, le=365, description="default lifetime of a new API token")
 
+    # Audit chain (shared/audit.py): the HMAC key is never stored in the database, and the
+    # worker appends each sealed head to an append-only file outside it
+    audit_key: str = Field(
+        "", description="HMAC key of the audit chain; empty = generated once into instance_path"
+    )
+    audit_anchor_path: str = Field(
+        "", description="append-only file of sealed heads; empty = instance_path/audit-anchor.log"
+    )
+
     # First admin, created by `medtriage up` on an empty database
     admin_username: str = "admin"
     admin_password: str = ""
@@ -115,6 +124,8 @@ class Settings(BaseSettings):
                 parse(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{name}: a limit like '5 per 5 minutes' ({exc})") from exc
+        if self.audit_key and len(self.audit_key) < 32:
+            raise ValueError("audit_key: use at least 32 characters (openssl rand -hex 32)")
         if not self.area_list():
             raise ValueError("areas: name at least one area")
         return self
@@ -129,6 +140,14 @@ class Settings(BaseSettings):
     def tls_enabled(self) -> bool:
         """Browsers reach us over HTTPS: gunicorn's own certificate or a TLS proxy."""
         return bool(self.tls_cert) or self.tls_proxy
+
+    @property
+    def anchor_file(self) -> Path:
+        return (
+            Path(self.audit_anchor_path)
+            if self.audit_anchor_path
+            else (self.instance_path / "audit-anchor.log")
+        )
 
     def target_minutes(self) -> dict[int, int]:
         """Minutes each acuity level (1-5) may wait."""
