@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import click
 import redis
 
+from shared import audit_cli
 from shared.config import Settings, get_settings
 
 REDIS_HELP = (
@@ -340,6 +341,8 @@ def worker() -> None:
     argv = worker_argv(get_settings())
     os.execv(argv[0], argv)
 
+
+main.add_command(audit_cli.audit)
 
 if __name__ == "__main__":
     main()

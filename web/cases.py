@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from shared import audit
 from shared.cases import case_to_dict, latest_result
 from shared.db import Case
 from shared.db.models import Disposition
@@ -43,10 +44,33 @@ def load(public_id: str) -> dict[str, Any]:
     return case_dict(case)
 
 
+def record_read(public_id: str) -> None:
+    """Who saw which patient: an audit event per read of a case (page or API; the board's
+    polling is not one). Its own small commit, after the case was found."""
+    db = get_db()
+    user = current_user()
+    case_id = db.scalar(select(Case.id).where(Case.public_id == public_id))
+    if user is not None and case_id is not None:
+        audit.record(db, actor=user.username, action="case.viewed", case_id=case_id)
+        db.commit()
+
+
+def record_list(items: list[dict[str, Any]]) -> None:
+    """A search shows several patients: one event naming the cases it listed."""
+    user = current_user()
+    if user is not None and items:
+        db = get_db()
+        shown = [item["id"] for item in items]
+        audit.record(db, actor=user.username, action="cases.listed", detail={"cases": shown})
+        db.commit()
+
+
 @bp.get("/api/v1/cases/<public_id>")
 @requires(*READERS)
 def api_case(public_id: str) -> Any:
-    return jsonify(load(public_id))
+    body = load(public_id)
+    record_read(public_id)
+    return jsonify(body)
 
 
 def render_case(public_id: str, errors: dict[str, str] | None = None, status: int = 200) -> Any:
@@ -75,7 +99,9 @@ def render_case(public_id: str, errors: dict[str, str] | None = None, status: in
 @bp.get("/cases/<public_id>")
 @requires(*READERS)
 def case_page(public_id: str) -> Any:
-    return render_case(public_id)
+    page = render_case(public_id)
+    record_read(public_id)
+    return page
 
 
 def _query(args: dict[str, Any]) -> CaseQuery:
@@ -90,6 +116,7 @@ def api_cases() -> Any:
     except ValidationError as exc:
         return jsonify(error="The query is not valid.", status=422, fields=field_errors(exc)), 422
     body = search_cases(get_db(), query, current_app.config["MEDTRIAGE"].timezone)
+    record_list(body["items"])
     for item in body["items"]:
         item["url"] = url_for("cases.api_case", public_id=item["id"])
     if query.page < body["pages"]:
@@ -108,6 +135,7 @@ def search_page() -> Any:
     try:
         query = _query(args)
         found = search_cases(get_db(), query, current_app.config["MEDTRIAGE"].timezone)
+        record_list(found["items"])
     except ValidationError as exc:
         errors, query, found = field_errors(exc), CaseQuery(), None
     return render_template(

@@ -83,7 +83,7 @@ class Reconciler:
                         case_id, acuity
                     ):
                         done.resent_running += 1
-            done.sealed = audit.seal(session)
+            done.sealed = audit.seal_and_anchor(session, self.settings)
         if done.resent_queued or done.resent_running:
             log.info(
                 "reconciler re-sent %s queued and %s running cases",

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.audit_origin import current_origin
 from shared.schemas import Acuity
 from shared.schemas import RiskLevel as Risk
 
@@ -342,7 +343,9 @@ class ActionKey(Base):
 
 class AuditEvent(Base):
     """Append-only. Written without a lock; the sealer later links each event to its
-    predecessor (seq, prev_hash, hash), so any later edit or deletion breaks the chain."""
+    predecessor (seq, prev_hash, hash: an HMAC with a key kept outside the database) and
+    records the state of the case it is about (`state`), so a later edit, deletion or change
+    of the case or its results is detected (shared.audit)."""
 
     __tablename__ = "audit_events"
 
@@ -352,9 +355,12 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # "api" or "form" (shared.audit_origin); a default, so bulk inserts record it too.
+    via: Mapped[str | None] = mapped_column(String(8), default=current_origin)
     seq: Mapped[int | None] = mapped_column(unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AuditHead(Base):
@@ -365,6 +371,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # which key sealed the chain
 
 
 __all__ = [
