@@ -130,15 +130,17 @@ def check_login(
     if not USERNAME_RE.match(username):
         return LoginCheck(None, "malformed username")
     user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        refused = "unknown user" if user is None else "disabled user"
+        # The same work as a real check, so timing reveals neither name nor state.
+        with _slot(slots), contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return LoginCheck(None, refused)
     with _slot(slots):
         try:
-            if user is None or not user.active:
-                # The same work as a real check, so timing does not reveal usernames.
-                _hasher.verify(_DUMMY_HASH, password + "x")
-                return LoginCheck(None, "unknown user" if user is None else "disabled user")
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
-            return LoginCheck(None, "unknown user" if user is None else "wrong password")
+            return LoginCheck(None, "wrong password")
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
     return LoginCheck(user)

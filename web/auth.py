@@ -377,6 +377,7 @@ def password() -> Any:
             _failed_login(user.username, "wrong password", terminal_name())
         return _password_page(str(exc), 422)
     db.commit()
+    current_app.extensions["token_cache"].clear()  # its tokens no longer wait on the change
     sid, _recorded = registry().start(user.id, user.username, terminal_name())
     now = int(time.time())
     session.update(sid=sid, started=now, seen=now)

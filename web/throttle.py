@@ -30,7 +30,8 @@ limiter = Limiter(
     key_func=get_remote_address,
     strategy="moving-window",
     key_prefix="medtriage:login",
-    headers_enabled=True,
+    # Retry-After is set on the lockout answer only (web.auth), not on every login page.
+    headers_enabled=False,
     in_memory_fallback_enabled=True,
     swallow_errors=True,
 )
