@@ -25,7 +25,10 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "cardiac or respiratory arrest",
         r"(?:cardiac|cardiopulmonary|respiratory|resp)\s+arrest|(?:went|goes|is|was)\s+into\s+arrest|"
         r"in\s+(?:cardiac\s+)?arrest|"
-        r"pulseless|no\s+pulse|cpr\s+(?:in\s+progress|ongoing|started)|chest\s+compressions|"
+        # Not a limb's pulses: "pulseless L foot", "no pulses palpable in the foot" are ischaemia.
+        r"pulseless(?!\s+(?:and\s+\w+\s+)?(?:\w+\s+)?(?:limb|leg|arm|foot|feet|hand|extremit\w*|toe\w*|"
+        r"finger\w*|digit\w*))|no\s+pulse(?!s)(?!\s+(?:palpable\s+)?(?:in|to|at|on|below)\s)|"
+        r"cpr\s+(?:in\s+progress|ongoing|started)|chest\s+compressions|"
         r"code\s+blue|defibrillated|asystole|v-?fib|ventricular\s+fibrillation|"
         r"return\s+of\s+(?:spontaneous\s+)?circulation",
         ("CPR", "ROSC", "VF", "PEA"),
@@ -402,6 +405,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "overdose_intent": (
         "with intent, or unknown substance or amount",
         r"intention\w*|on\s+purpose|deliberate\w*|to\s+(?:die|kill|end)|want(?:s|ed)?\s+to\s+die|"
+        r"after\s+(?:an?\s+)?(?:argument|fight|row|break[- ]?up)|"
         r"suicid\w+|unknown\s+(?:amount|quantity|number|substance|pills?|tablets?|drug|medication)|"
         r"(?:doesn'?t|does\s+not|don'?t|unsure)\s+(?:know|sure)\s+(?:what|how\s+many|how\s+much)|"
         r"(?:unsure|not\s+sure)\s+(?:what|how\s+(?:many|much))",

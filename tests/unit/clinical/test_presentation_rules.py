@@ -74,6 +74,10 @@ LEVEL_2 = [
     # Fainting at 65 or over (ESI high risk, beyond CLINICAL.md); near-fainting is not it.
     ("review", "collapsed at church, LOC about 1 min, now fine", "esi_high_risk", "collapsed",
      {"age": 78}),
+    ("leg pain", "cold pale L foot, no pulses palpable, sudden onset 2h", "complaint_high_risk",
+     "no pulses", {"age": 76}),
+    ("overdose", "took 40 tablets of paracetamol 2 hrs ago after an argument", "self_harm",
+     "overdose", {"age": 17}),
     # Misspelt or coded complaints stand for their finding.
     ("chest pian", "", "acs_chest_pain", "chest pian", {"age": 58}),
     ("testicular pian", "sudden onset", "testicular_torsion", "testicular pian", {"age": 15}),
@@ -259,6 +263,9 @@ NOT_ASSERTED = [
     ("review", "arterial bleeding from the wrist, now controlled with pressure",
      "uncontrolled_bleeding", {}),
     ("dizzy", "felt faint in the shop, did not pass out", "esi_high_risk", {"age": 78}),
+    # A limb without pulses is ischaemia, not an arrest.
+    ("leg pain", "cold pale L foot, no pulses palpable, sudden onset 2h", "arrest", {"age": 76}),
+    ("review", "pulseless R leg since this morning", "arrest", {"age": 70}),
     ("syncope", "collapsed at the gym, back to normal at once", "esi_high_risk", {"age": 40}),
 ]  # fmt: skip
 
