@@ -64,7 +64,7 @@ def build_facts(case: CaseIn) -> Facts:
         )
     facts.features = [m for m, _ in features]
     facts.feature_levels = {id(m): level for m, level in features}
-    facts.minor_complaint = is_minor(facts.complaints)
+    facts.minor_complaint = is_minor(facts.complaints, adult=facts.adult)
     facts.pain = assess_pain(facts)
     return facts
 

@@ -326,10 +326,19 @@ def complaint_mentions(complaints: list[ComplaintFound], mentions: list[Mention]
     return added
 
 
-def is_minor(complaints: list[ComplaintFound]) -> bool:
-    """Every complaint found is on the level-5 minor list (and there is one)."""
+# A cough that comes with a cold's other symptoms is part of the cold: "minor cold or
+# sore-throat symptoms in a well adult" (CLINICAL.md, level 5).
+COLD_SYMPTOMS = frozenset({"cold_symptoms", "nasal_congestion", "sore_throat"})
+
+
+def is_minor(complaints: list[ComplaintFound], adult: bool = True) -> bool:
+    """Every complaint found is on the level-5 minor list (and there is one); an adult's
+    cough counts as minor beside a cold's other symptoms."""
     vocabulary = get_vocabulary()
-    return bool(complaints) and all(vocabulary.get(c.id).minor for c in complaints)
+    cold = adult and any(c.id in COLD_SYMPTOMS for c in complaints)
+    return bool(complaints) and all(
+        vocabulary.get(c.id).minor or (cold and c.id == "cough") for c in complaints
+    )
 
 
 def _mention(found: FindingMention, source: Source) -> Mention:

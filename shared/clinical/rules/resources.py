@@ -5,6 +5,7 @@ Without this rule such patients would fall to level 4 and wait behind them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from shared.clinical.facts import Facts
@@ -79,10 +80,25 @@ FINDINGS: dict[str, str] = {
 }
 
 
+# Vomiting while keeping fluids down needs no IV fluids or labs in a well adult.
+_TOLERATING = re.compile(
+    r"(?<!not )(?<!n't )(?<!unable to )\b(?:tolerating|keeping|keeps|kept|holding)\s+(?:\w+\s+)?"
+    r"(?:fluids|liquids|water|food|sips|drinks|PO|oral\s+intake)(?:\s+down)?\b|"
+    r"\bPO\s+tolerated\b",
+    re.IGNORECASE,
+)
+
+
+def _counts(f: Facts, complaint_id: str) -> bool:
+    if complaint_id != "nausea_vomiting":
+        return True
+    return f.adult and not _TOLERATING.search(f.case.note)
+
+
 def _complaint_reason(f: Facts) -> tuple[str, str] | None:
     risk = f.age >= ELDERLY or f.first_any_time("comorbidity") is not None
     for c in f.complaints:
-        if c.id in TWO_OR_MORE and (f.adult or c.id not in ("nausea_vomiting",)):
+        if c.id in TWO_OR_MORE and _counts(f, c.id):
             return c.text, TWO_OR_MORE[c.id]
         if risk and c.id in WITH_RISK:
             who = f"age {f.age:g}" if f.age >= ELDERLY else "with a significant comorbidity"

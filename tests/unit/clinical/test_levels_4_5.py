@@ -98,3 +98,33 @@ def test_severe_pain_takes_a_minor_complaint_off_5():
 
 def test_fever_in_a_well_adult_is_4():
     expect(assess("prescription refill", temperature_c=38.5), 4, "fever_sirs")
+
+
+@pytest.mark.parametrize(
+    ("complaint", "note", "age", "level"),
+    [
+        # A cough beside a cold's other symptoms is a cold (level 5 in a well adult) ...
+        ("cough", "cough and runny nose 4 days, no SOB", 35, 5),
+        # ... but not alone, and not in a child.
+        ("cough", "cough for 4 days, no SOB", 35, 4),
+        ("cough", "cough and runny nose 4 days", 6, 4),
+        ("rash", "itchy red rash on legs after hiking, no fever", 35, 5),
+    ],
+)
+def test_cold_and_minor_skin_complaints(complaint, note, age, level):
+    result = assess(complaint, note, age=age)
+    assert result.acuity == level, shown(result)
+
+
+@pytest.mark.parametrize(
+    ("note", "level"),
+    [
+        ("vomited twice, keeping fluids down now", 4),
+        ("vomiting since last night, tolerating sips", 4),
+        ("vomiting since last night, not tolerating fluids", 3),
+        ("vomiting x 6 since last night", 3),
+    ],
+)
+def test_vomiting_needs_two_resources_unless_fluids_stay_down(note, level):
+    result = assess("vomiting", note, age=30)
+    assert result.acuity == level, shown(result)

@@ -51,6 +51,8 @@ def test_minor_flags_only_on_the_minor_list() -> None:
         "prescription_request", "certificate_request", "dressing_change", "suture_removal",
         "wound_check", "cold_symptoms", "sore_throat", "rash", "insect_bite", "skin_tear",
         "splinter", "medication_question", "test_results",
+        # CLINICAL.md's "minor cold symptoms" and "minor skin complaint":
+        "nasal_congestion", "itch",
     }  # fmt: skip
 
 
