@@ -168,7 +168,8 @@ RULES: list[tuple[str, Rule]] = [
                              _guarded("possible "))),
     ("the diagnosis is", (re.compile(
         r"\b(?:the\s+|a\s+)?(?:(?:most\s+)?likely\s+|probable\s+|working\s+|final\s+|definitive\s+|"
-        r"primary\s+|clinical\s+|presumptive\s+)?diagnosis(?:\s*:|\s+is)\s+", _I),
+        r"primary\s+|clinical\s+|presumptive\s+)?diagnosis(?:\s*:|\s+is)\s+"
+        r"(?!possible|uncertain|unclear|unknown|not\b|likely\b|open\b)", _I),
         _guarded("findings may be consistent with "))),
     ("diagnosis of", (re.compile(
         r"(?P<lead>\b(?:consistent\s+with|suggest(?:s|ive\s+of)?|supports?|possible|probable)\s+)"

@@ -118,7 +118,6 @@ def _scores(a: Assessment) -> set[float]:
     out: set[float] = {float(a.acuity)}
     if a.news2.total is not None:
         out.add(float(a.news2.total))
-    out |= {float(p.score) for p in a.news2.parameters}
     if a.qsofa is not None:
         out.add(float(a.qsofa.score))
     if a.shock_index is not None:
