@@ -5,6 +5,8 @@ layers: framing (1), confidence (2), grounding with record and lexicon (3), vali
 provenance (5). The schema is in shared.safety.schema.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from shared.safety.schema import (
     MODEL_OUTPUT_KEY,
     SAFETY_DISCLAIMER,
@@ -12,6 +14,9 @@ from shared.safety.schema import (
     ModelTriageOutput,
     SafeTriageOutput,
 )
+
+if TYPE_CHECKING:
+    from shared.safety.apply import OutputRefused, apply_safety
 
 __all__ = [
     "MODEL_OUTPUT_KEY",
@@ -24,7 +29,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     # The entry point loads the clinical readers: only when asked for, so that importing the
     # schema (as every pipeline does) stays light.
     if name in ("apply_safety", "OutputRefused"):
