@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from shared.db.models import AuditEvent, Case
 
 MAX_PER_PAGE = 500
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Text64 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
 EXPORT_FIELDS = ("seq", "at", "actor", "action", "via", "case", "patient_ref", "detail")
 
@@ -38,7 +40,11 @@ class EventQuery(BaseModel):
     @field_validator("case", "actor", "action", "since", "until", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and DATE_RE.match(value.strip()):
+            return dt.date.fromisoformat(value.strip())  # a day, not its first instant
+        return value
 
     def filters(self) -> dict[str, str]:
         """The filter as query arguments (for links to the next page and to exports)."""
@@ -114,11 +120,20 @@ def search_events(session: Session, query: EventQuery) -> dict[str, Any]:
     }
 
 
-def iter_events(session: Session, query: EventQuery) -> Iterator[dict[str, Any]]:
-    """Every matching event, oldest first, read in batches."""
-    stmt = _filtered(query).order_by(AuditEvent.id).execution_options(yield_per=1000)
-    for row in session.execute(stmt):
-        yield _row(*row)
+def iter_events(session: Session, query: EventQuery, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every matching event, oldest first, in batches of short transactions: a long export
+    never holds the database (on SQLite every transaction takes the write lock)."""
+    last = 0
+    while True:
+        rows = session.execute(
+            _filtered(query).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        out = [_row(*row) for row in rows]  # before the rollback expires the events
+        last = rows[-1][0].id if rows else last
+        session.rollback()
+        yield from out
+        if len(rows) < batch:
+            return
 
 
 def to_csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:

@@ -3,14 +3,18 @@ and each way a tamperer with database access could hide a change is detected and
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import hashlib
+import io
 import json
 import os
+import re
 import stat
 import threading
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from shared import audit, audit_anchor
 from shared.audit_key import AuditKeyError, audit_key
@@ -164,9 +168,7 @@ def test_deleting_the_newest_events_and_rewinding_the_head_is_a_truncation(
     assert "audit-anchor.log line" in check.problems[0].message
 
 
-def test_a_kept_head_finds_a_truncation_when_the_anchor_file_is_gone(
-    analyzed, sessions, settings
-):
+def test_a_kept_head_finds_a_truncation_when_the_anchor_file_is_gone(analyzed, sessions, settings):
     seal_all(sessions, settings)
     with sessions() as session:
         kept = audit_anchor.parse(audit.printable_head(session).line(), "the kept head")
@@ -183,7 +185,7 @@ def test_a_kept_head_finds_a_truncation_when_the_anchor_file_is_gone(
 
 
 def _sha256_link(prev, seq, row):
-    stamp = row.at.astimezone(__import__("datetime").UTC).isoformat()
+    stamp = row.at.astimezone(dt.UTC).isoformat()
     body = [prev, seq, row.id, stamp, row.actor, row.action, row.case_id, row.detail]
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -225,9 +227,7 @@ def test_a_case_acuity_changed_in_the_database_is_found(analyzed, sessions, sett
 def test_a_result_payload_changed_in_the_database_is_found(analyzed, sessions, settings):
     seal_all(sessions, settings)
     with sessions.begin() as session:
-        result = session.scalar(
-            select(Result).join(Case).where(Case.public_id == analyzed[1])
-        )
+        result = session.scalar(select(Result).join(Case).where(Case.public_id == analyzed[1]))
         payload = dict(result.payload)
         payload["acuity"] = 5
         session.execute(update(Result).where(Result.id == result.id).values(payload=payload))
@@ -274,9 +274,12 @@ def test_the_auditor_sees_each_problem_and_where(analyzed, sessions, settings, c
 
 def test_reads_of_a_case_are_events_and_the_board_is_not(analyzed, client, staff, auth, sessions):
     token = staff["clinician"].token
-    assert client.get(
-        f"/api/v1/cases/{analyzed[0]}", headers={"Authorization": f"Bearer {token}"}
-    ).status_code == 200
+    assert (
+        client.get(
+            f"/api/v1/cases/{analyzed[0]}", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )
     auth.login(staff["nurse"].username)
     assert client.get(f"/cases/{analyzed[1]}").status_code == 200
     for _ in range(3):
@@ -290,9 +293,7 @@ def test_reads_of_a_case_are_events_and_the_board_is_not(analyzed, client, staff
             .where(AuditEvent.action == "case.viewed")
             .order_by(AuditEvent.id)
         ).all()
-        board_events = session.scalar(
-            select(AuditEvent.id).where(AuditEvent.action.like("board%"))
-        )
+        board_events = session.scalar(select(AuditEvent.id).where(AuditEvent.action.like("board%")))
     assert reads == [("clinician1", "api", analyzed[0]), ("nurse1", "form", analyzed[1])]
     assert board_events is None
 
@@ -312,7 +313,104 @@ def test_intake_events_say_api_or_form(request, client, staff, auth, sessions):
     assert "csrf_token" in page
     with sessions() as session:
         vias = session.scalars(
-            select(AuditEvent.via).where(AuditEvent.action.in_(["case.submitted", "user.login"]))
+            select(AuditEvent.via)
+            .where(AuditEvent.action.in_(["case.submitted", "user.login"]))
             .order_by(AuditEvent.id)
         ).all()
     assert vias == ["api", "form"]
+
+
+# --- The auditor's page: landing, filters, every page, exports, case links.
+
+
+@pytest.fixture
+def many_events(client, staff, sessions):
+    """Two cases and 260 more events from three users over three days."""
+    made = [submit(client, staff["nurse"].token, case_body("low")) for _ in range(2)]
+    start = dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC)
+    with sessions.begin() as session:
+        ids = dict(session.execute(select(Case.public_id, Case.id)).all())
+        for i in range(260):
+            session.add(
+                AuditEvent(
+                    at=start + dt.timedelta(minutes=17 * i),
+                    actor=("nurse1", "clinician1", "admin1")[i % 3],
+                    action="case.viewed" if i % 2 else "test.event",
+                    case_id=ids[made[i % 2]["id"]] if i % 2 else None,
+                    detail={"i": i},
+                )
+            )
+    return [c["id"] for c in made]
+
+
+def test_the_auditor_lands_on_the_audit_page(client, auth, staff):
+    answer = auth.login(staff["auditor"].username)
+    assert answer.status_code == 302
+    landed = client.get(answer.headers["Location"])
+    assert landed.status_code == 302 and landed.headers["Location"] == "/audit/"
+    assert client.get("/audit/").status_code == 200
+
+
+def test_filters_pages_exports_and_case_links(many_events, client, auth, staff, sessions):
+    auth.login(staff["auditor"].username)
+    page = client.get("/audit/").get_data(as_text=True)
+    with sessions() as session:
+        total = session.scalar(select(func.count(AuditEvent.id)))
+    assert total > 260  # users and tokens made, two submissions, 260 events, the login
+    assert f"{total} events; page 1 of 3" in page
+    last = client.get("/audit/?page=3").get_data(as_text=True)
+    assert "case.submitted" in last and "page 3 of 3" in last
+    short = many_events[1][:8]
+    by_case = client.get(f"/audit/?case={short}&action=case.viewed").get_data(as_text=True)
+    assert "130 events; page 1 of 2" in by_case  # every odd i
+    links = set(re.findall(r'class="case-link" href="([^"]+)"', by_case))
+    assert links == {f"/cases/{many_events[1]}"}
+    assert client.get(links.pop()).status_code == 200
+    narrowed = client.get(
+        "/audit/?actor=CLINICIAN1&since=2026-03-02T00:00&until=2026-03-02"
+    ).get_data(as_text=True)
+    # Events every 17 minutes; every third by clinician1: those on 2 March (UTC).
+    with sessions() as session:
+        expected = session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.actor == "clinician1",
+                AuditEvent.at >= dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+                AuditEvent.at < dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
+            )
+        )
+    assert expected and f"{expected} events; page 1 of 1" in narrowed
+    export_url = re.search(r'id="export-csv" href="([^"]+)"', narrowed).group(1)
+    exported = client.get(export_url.replace("&amp;", "&"))
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+    assert len(rows) == expected and {r["actor"] for r in rows} == {"clinician1"}
+    as_json = client.get(f"/audit/export.json?case={short}&action=case.viewed").get_json()
+    # The 130, and the auditor's own read when following the link.
+    assert len(as_json) == 131 and {e["case"] for e in as_json} == {many_events[1]}
+    assert as_json[-1]["actor"] == "auditor1" and as_json[-1]["via"] == "form"
+    with sessions() as session:
+        exports = session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "audit.exported")
+        ).all()
+    assert [e["format"] for e in exports] == ["csv", "json"]
+    assert exports[1]["case"] == short
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["since=yesterday", "page=0", "per_page=100000", "case=" + "x" * 65, "head=not-a-head"],
+)
+def test_bad_filters_are_a_422_beside_the_form(query, client, auth, staff):
+    auth.login(staff["auditor"].username)
+    answer = client.get(f"/audit/?{query}")
+    assert answer.status_code == 422
+    assert 'role="alert"' in answer.get_data(as_text=True)
+    if not query.startswith("head"):
+        assert client.get(f"/audit/export.csv?{query}").status_code == 422
+    assert client.get("/audit/export.xml").status_code == 404
+
+
+def test_only_auditors_and_admins_read_the_trail(client, auth, staff):
+    auth.login(staff["nurse"].username)
+    assert client.get("/audit/").status_code == 403
+    assert client.get("/audit/export.csv").status_code == 403
