@@ -1,7 +1,10 @@
 """The clinical text engine's output for one case: the seed `ClinicalTextOutput`.
 
 Needs no model weights. Wording is assistive: findings are what the note mentions, never a
-diagnosis, and every output carries the disclaimer.
+diagnosis, and every output carries the disclaimer. The safety layers that apply to a
+deterministic output run here too: language framing of the summary and suggestions (the
+record's own words left as written), the capped confidence with its caution, and the
+disclaimer; the engine's acuity is never changed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from shared.nlp.demographics import read_age
 from shared.nlp.entities import Entity, find_entities, find_medications, no_known_allergies
 from shared.pipelines.base import SAFETY_DISCLAIMER, library_versions
 from shared.pipelines.news2 import age_phrase
+from shared.safety.confidence import LOW_CONFIDENCE, MAX_CONFIDENCE, caution
+from shared.safety.framing import frame
 from shared.schemas import (
     Acuity,
     Assessment,
@@ -27,8 +32,6 @@ from shared.schemas import (
     VitalSigns,
 )
 
-MAX_CONFIDENCE = 0.95
-LOW_CONFIDENCE = 0.7
 ASSUMED_ADULT_AGE = 40.0
 
 
@@ -91,8 +94,8 @@ def _recommendations(assessment: Assessment, confidence: float) -> list[str]:
     if assessment.news2.missing:
         out.append("Consider documenting: " + ", ".join(assessment.news2.missing) + ".")
     if confidence < LOW_CONFIDENCE:
-        out.append("Caution: limited information; this output is less reliable than usual.")
-    return out
+        out.append(f"{caution(confidence)} Limited information makes this output less reliable.")
+    return [frame(line) for line in out]
 
 
 def _summary(case: CaseIn, age_known: bool, a: Assessment, symptoms: list[str]) -> str:
@@ -117,7 +120,8 @@ def _summary(case: CaseIn, age_known: bool, a: Assessment, symptoms: list[str]) 
     if a.qsofa is not None and a.qsofa.positive:
         parts.append(f"qSOFA {a.qsofa.score} (positive)")
     parts.append(f"acuity {a.acuity.label} (risk {a.risk_level.value})")
-    return "; ".join(parts) + "."
+    record_words = [case.chief_complaint, *flags, *symptoms]
+    return frame("; ".join(parts) + ".", keep=record_words)
 
 
 def analyze_case_text(case: CaseIn, age_known: bool = True) -> ClinicalTextOutput:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.clinical.confidence import MAX_CONFIDENCE
+from shared.clinical.confidence import MAX_CONFIDENCE as MAX_CONFIDENCE
 from shared.schemas import Assessment
 
 LOW_CONFIDENCE = 0.7  # below this the output carries a caution
