@@ -61,11 +61,23 @@ class Settings(BaseSettings):
     areas: str = Field("waiting room, resus, majors, minors", description="comma-separated")
     timezone: str = Field("UTC", description="IANA name, e.g. Europe/London")
 
-    # Model settings used by the model-backed pipelines (later issues)
-    text_model_path: str = ""
+    # Model-backed pipeline (pipeline = model-text; README: Models). Profiles are named in
+    # shared/inference/profiles.py; nothing is ever downloaded.
+    model_chain: str = Field("", description="profiles tried in order; end with deterministic")
+    models_dir: str = Field("models", description="folder holding the profiles' model folders")
+    text_model_path: str = Field("", description="folder for the chain's first local profile")
     image_model_path: str = ""
-    quantization: str = Field("none", description="none, 8bit or 4bit")
-    device: str = "auto"
+    quantization: str = Field("", description="empty = the profile's; none, 8bit or 4bit")
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    model_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible")
+    model_api_key: str = Field("", description="the server's key, if it was started with one")
+    model_timeout_s: float = Field(60.0, gt=0, description="one request to the model server")
+    model_retries: int = Field(2, ge=0, description="retries of a failed server request")
+    model_max_new_tokens: int = Field(0, ge=0, description="0 = the profile's limit")
+    model_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = half the cores")
+    model_cache_size: int = Field(256, ge=0, description="outputs kept per worker; 0 = none")
+    model_constrained: bool = Field(True, description="decode to the JSON schema")
+    model_load_timeout_s: float = Field(900, gt=0, description="a worker's model load and warm-up")
 
     # Login sessions (server-side, in Redis; see shared/sessions.py)
     idle_lock_minutes: float = Field(
@@ -109,8 +121,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "need task_soft_time_limit_s < task_time_limit_s < visibility_timeout_s"
             )
-        if self.quantization not in ("none", "8bit", "4bit"):
-            raise ValueError("quantization must be none, 8bit or 4bit")
+        if self.quantization not in ("", "none", "8bit", "4bit"):
+            raise ValueError("quantization must be empty (the profile's), none, 8bit or 4bit")
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:

@@ -18,7 +18,12 @@ settings = get_settings()
 # Fail fast, before any fork, when the configured pipeline does not exist.
 pipeline_factory(settings.pipeline)
 celery_app = make_celery(settings, "medtriage-worker")
-celery_app.conf.update(include=["worker.tasks"])
+celery_app.conf.update(
+    include=["worker.tasks"],
+    # A model loads (and warms up) in worker_process_init; Celery kills a child that takes
+    # longer than this to come up (4 s by default).
+    worker_proc_alive_timeout=settings.model_load_timeout_s,
+)
 
 
 @signals.worker_process_init.connect

@@ -21,6 +21,7 @@ from shared.board import stored_conflicts
 from shared.db import Case, CaseStatus, Result, utcnow
 from shared.db.models import Observation
 from shared.lifecycle import LifecycleError, escalate, retriage_input
+from shared.pipelines.model import model_columns
 from shared.queue import TASK_ANALYZE
 from shared.schemas import Acuity, CaseIn, TriageResult, VitalSigns
 from worker.app import celery_app, settings
@@ -173,6 +174,7 @@ def store(rt: Runtime, case_id: int, result: TriageResult, target: Target) -> st
                 model_revisions=",".join(m.revision or "-" for m in result.models),
                 worker_host=str(rt.identity["host"]),
                 duration_ms=result.timings_ms["pipeline_total"],
+                **model_columns(result),
             )
             session.add(row)
             session.flush()

@@ -288,6 +288,12 @@ class Result(Base):
     worker_host: Mapped[str] = mapped_column(String(255))
     duration_ms: Mapped[float]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The language model that wrote part of this result (NULL: none ran), so an auditor can
+    # ask which cases a model revision analyzed without reading the JSON.
+    model_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    model_revision: Mapped[str | None] = mapped_column(String(100), index=True)
+    model_backend: Mapped[str | None] = mapped_column(String(32))
+    model_quantization: Mapped[str | None] = mapped_column(String(16))
 
     case: Mapped[Case] = relationship(back_populates="results")
 

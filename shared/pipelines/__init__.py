@@ -12,6 +12,8 @@ from shared.pipelines.text import ClinicalTextOutput, MultimodalPipeline
 REGISTRY: dict[str, str] = {
     "clinical-text": "shared.pipelines.text:ClinicalTextPipeline",
     "news2": "shared.pipelines.news2:News2Pipeline",
+    # The engine, then a model from MEDTRIAGE_MODEL_CHAIN, then the safety layers.
+    "model-text": "shared.pipelines.model:ModelPipeline",
 }
 
 
