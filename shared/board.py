@@ -232,15 +232,16 @@ def load_board(
         *ROW_COLUMNS, assignee.username.label("assigned_to_name"), matches.label("in_filter")
     ).outerjoin(assignee, assignee.id == Case.assigned_to_id)
     order = (Case.acuity, Case.vitals_documented, Case.created_at, Case.id)
-    urgent = session.execute(
-        columns.where(is_open(), Case.acuity.in_(ALWAYS_SHOWN)).order_by(*order)
-    ).all()
-    rest = session.execute(
-        columns.where(is_open(), Case.acuity.not_in(ALWAYS_SHOWN), matches)
+    # Levels 1-2 sort first, so one query with room for all of them and a page of the rest
+    # returns every one (a level 1-2 case that arrived since the counts pushes out the last
+    # level 3-5 row, never a level 1-2 one).
+    urgent = sum(counts[str(int(level))] for level in ALWAYS_SHOWN)
+    found = session.execute(
+        columns.where(is_open(), or_(Case.acuity.in_(ALWAYS_SHOWN), matches))
         .order_by(*order)
-        .limit(board_filter.limit)
+        .limit(urgent + board_filter.limit)
     ).all()
-    rows = [board_row(r, targets) for r in [*urgent, *rest]]
+    rows = [board_row(r, targets) for r in found]
     return Board(rows, counts, matching, sorted(areas))
 
 
