@@ -20,6 +20,7 @@ from shared.clinical.engine import assess_case
 from shared.db.models import AuditEvent, CareStatus, Case, CaseNote, Observation, Result, User
 from shared.nlp.complaints import match_complaints
 from shared.nlp.findings import find_findings
+from shared.safety.schema import MODEL_OUTPUT_KEY, SafeTriageOutput
 from shared.schemas import Acuity, CaseIn
 
 CONSCIOUSNESS = {
@@ -143,6 +144,33 @@ def _intake_news2(case: Case, results: list[Result]) -> int | None:
     except ValidationError:
         return None
     return assess_case(case_in).news2.total
+
+
+def model_output_view(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A result's checked model output for the case page: what may be shown, and the claims
+    not found in the record grouped by the withheld sentence (None when no model wrote)."""
+    raw = ((payload or {}).get("details") or {}).get(MODEL_OUTPUT_KEY)
+    if not raw:
+        return None
+    try:
+        safe = SafeTriageOutput.model_validate(raw)
+    except ValidationError:
+        return None  # never show an output that fails the safety schema
+    withheld: dict[tuple[str, str], list[str]] = {}
+    for c in safe.claims:
+        if c.grounding == "ungrounded":
+            reason = f"{c.text} ({c.reason})" if c.reason else c.text
+            withheld.setdefault((c.where, c.sentence or c.text), []).append(reason)
+    return {
+        **safe.model_dump(mode="json"),
+        "applied_label": Acuity(safe.applied_acuity).label,
+        "suggested_label": Acuity(safe.suggested_acuity).label,
+        "not_found": [
+            {"where": where, "sentence": sentence, "claims": claims}
+            for (where, sentence), claims in withheld.items()
+        ],
+        "interpretations": sorted({c.text for c in safe.claims if c.grounding == "interpretation"}),
+    }
 
 
 def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
@@ -294,6 +322,9 @@ def care_view(session: Session, case: Case, targets: dict[int, int]) -> dict[str
             }
             for r in sorted(results, key=lambda r: r.id)
         ],
+        "model_output": model_output_view(max(results, key=lambda r: r.id).payload)
+        if results
+        else None,
         "pertinent_negatives": pertinent_negatives(
             [("chief complaint", case.chief_complaint), ("note", case.note), *lines]
         ),
