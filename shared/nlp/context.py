@@ -90,6 +90,11 @@ _OTHERS = (
     r"roommates?|co-?workers?|classmates?|friends?|neighbou?rs?|sick contacts?|contacts?|"
     r"no one else|someone else|others? at home|household members?"
 )
+# People who bring, find or speak for the patient (informants when they do).
+_COMPANIONS = (
+    r"roommates?|flatmates?|co-?workers?|colleagues?|classmates?|friends?|neighbou?rs?|carers?|"
+    r"care\s?givers?|bystanders?"
+)
 _YEAR = r"in\s+(?:19|20)\d\d"
 _MONTH = (
     r"in (?:january|february|march|april|may|june|july|august|september|october|november|"
@@ -200,9 +205,9 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
     ),
     (
         # A relative who reports, brings or is told something is an informant, not the experiencer.
-        [f"(?:{_RELATIVE}) (?:who |were |was )?(?:{_INFORMANT_VERBS})",
+        [f"(?:{_RELATIVE}|{_COMPANIONS}) (?:who |were |was )?(?:{_INFORMANT_VERBS})",
          f"(?:brought in by|found by|lives with|living with|accompanied by|with|by) "
-         f"(?:his |her |their |the )?(?:{_RELATIVE})"],
+         f"(?:his |her |their |the |a )?(?:{_RELATIVE}|{_COMPANIONS})"],
         Kind.PSEUDO, Category.FAMILY,
     ),
     (

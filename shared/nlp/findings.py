@@ -393,7 +393,9 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "overdose": (
         "overdose or poisoning",
-        r"over\s*dos\w*|poison\w*|ingest\w*|(?:took|swallowed|taken)\s+(?:about\s+|around\s+)?"
+        r"over\s*dos\w*|poison\w*|ingest\w*|(?:found\s+with\s+)?(?:an?\s+)?empty\s+(?:pill\s+|"
+        r"medication\s+|tablet\s+)?(?:bottles?|packets?|blister\s+packs?)(?:\s+of\s+(?:\w+\s+){0,3}"
+        r"(?:pills|tablets|medication|\w+))?|(?:took|swallowed|taken)\s+(?:about\s+|around\s+)?"
         r"(?:\d{2,3}|an?\s+unknown\s+(?:number|amount))\s+(?:\w+['\u2019]?s?\s+){0,2}\w+|(?:took|swallowed|taken|drank|ate)\s+(?:a\s+(?:whole\s+)?|"
         r"the\s+(?:whole\s+|entire\s+)?|an?\s+entire\s+|all\s+(?:of\s+)?(?:(?:his|her|my|the)\s+)?|"
         r"(?:about\s+|approx\w*\s+|around\s+)?\d+\s+|(?:eight|ten|twenty|thirty|fifty|several|"
@@ -405,7 +407,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "overdose_intent": (
         "with intent, or unknown substance or amount",
         r"intention\w*|on\s+purpose|deliberate\w*|to\s+(?:die|kill|end)|want(?:s|ed)?\s+to\s+die|"
-        r"after\s+(?:an?\s+)?(?:argument|fight|row|break[- ]?up)|"
+        r"after\s+(?:an?\s+)?(?:argument|fight|row|break[- ]?up)|empty\s+(?:\w+\s+)?(?:bottles?|packets?)|"
         r"suicid\w+|unknown\s+(?:amount|quantity|number|substance|pills?|tablets?|drug|medication)|"
         r"(?:doesn'?t|does\s+not|don'?t|unsure)\s+(?:know|sure)\s+(?:what|how\s+many|how\s+much)|"
         r"(?:unsure|not\s+sure)\s+(?:what|how\s+(?:many|much))",

@@ -78,6 +78,8 @@ LEVEL_2 = [
      "no pulses", {"age": 76}),
     ("overdose", "took 40 tablets of paracetamol 2 hrs ago after an argument", "self_harm",
      "overdose", {"age": 17}),
+    ("review", "found by her roommate with an empty bottle of her antidepressant, drowsy",
+     "self_harm", "an empty bottle of her antidepressant", {"age": 19}),
     # Misspelt or coded complaints stand for their finding.
     ("chest pian", "", "acs_chest_pain", "chest pian", {"age": 58}),
     ("testicular pian", "sudden onset", "testicular_torsion", "testicular pian", {"age": 15}),

@@ -64,6 +64,8 @@ def test_each_property_and_the_trigger_that_decided_it(text, target, expected, t
         ("Mum says baby is not feeding.", "not feeding"),
         ("Wife noticed facial droop at 0930.", "facial droop"),
         ("Husband witnessed a seizure at home.", "seizure"),
+        ("Found by her roommate with an empty bottle of pills.", "empty bottle"),
+        ("Brought in by friends after collapsing at a bar.", "collapsing"),
         ("No increase in shortness of breath.", "shortness of breath"),
         ("Gram negative bacteremia.", "bacteremia"),
         ("67 year old with chest pain.", "chest pain"),
