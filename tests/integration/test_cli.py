@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -63,3 +65,38 @@ def test_up_without_redis_says_how_to_get_it(cli_env, monkeypatch, tmp_path, ses
     with sessions() as session:
         admin = session.scalar(select(User).where(User.username == "admin"))
     assert admin is not None and admin.role.value == "admin"
+
+
+def test_audit_verify_head_and_export(cli_env, settings, sessions):
+    from sqlalchemy import update
+
+    from shared import audit
+    from shared.db import AuditEvent, AuditHead
+
+    with sessions.begin() as session:
+        for i in range(3):
+            audit.record(session, actor="nurse1", action="test.event", detail={"i": i})
+    runner = CliRunner()
+    ok = runner.invoke(main, ["audit", "verify"])
+    assert ok.exit_code == 0 and "audit trail intact: 3 events" in ok.output
+    head = runner.invoke(main, ["audit", "head"]).output.strip()
+    assert head.startswith("medtriage-audit-head seq=3 hash=")
+
+    args = ["audit", "export", "--since", "2020-01-01", "--action", "test.", "--format", "json"]
+    exported = runner.invoke(main, args)
+    assert exported.exit_code == 0
+    assert [e["detail"]["i"] for e in json.loads(exported.output)] == [0, 1, 2]
+    bad = runner.invoke(main, ["audit", "export", "--since", "yesterday"])
+    assert bad.exit_code == 2 and "--since" in bad.output
+
+    # Delete the newest event and rewind the head: the kept head still says 3.
+    with sessions.begin() as session:
+        tip = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 2))
+        session.query(AuditEvent).filter(AuditEvent.seq == 3).delete()
+        session.execute(update(AuditHead).values(seq=2, hash=tip))
+    caught = runner.invoke(main, ["audit", "verify", "--no-seal", "--head", head])
+    assert caught.exit_code == 1
+    assert "[truncated] the kept head records event 3" in caught.output
+    assert "events 3 to 3 were deleted" in caught.output
+    wrong = runner.invoke(main, ["audit", "verify", "--head", "nonsense"])
+    assert wrong.exit_code == 2 and "not a printed head" in wrong.output
