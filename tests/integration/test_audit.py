@@ -15,6 +15,7 @@ import threading
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
 
 from shared import audit, audit_anchor
 from shared.audit_key import AuditKeyError, audit_key
@@ -414,3 +415,50 @@ def test_only_auditors_and_admins_read_the_trail(client, auth, staff):
     auth.login(staff["nurse"].username)
     assert client.get("/audit/").status_code == 403
     assert client.get("/audit/export.csv").status_code == 403
+
+
+# --- Upgrading: the old unkeyed chain is checked once, then re-sealed with the key.
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_upgrade_rekeys_the_old_chain_and_records_its_verdict(tmp_path, tampered):
+    from shared.config import Settings
+    from shared.db import make_engine
+    from shared.migrate import upgrade
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'old.db'}", instance_path=tmp_path)
+    upgrade(settings, "0004")
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            prev = "0" * 64
+            for seq in (1, 2, 3):
+                at = dt.datetime(2026, 1, 1, 8, seq, tzinfo=dt.UTC)
+                row = type("Row", (), {"id": seq, "at": at, "actor": "nurse1", "action": "x",
+                                       "case_id": None, "detail": {"i": seq}})  # fmt: skip
+                digest = _sha256_link(prev, seq, row)
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_events (id, at, actor, action, detail, seq, "
+                        "prev_hash, hash) VALUES (:id, :at, 'nurse1', 'x', :d, :s, :p, :h)"
+                    ),
+                    {"id": seq, "at": at.replace(tzinfo=None), "d": json.dumps({"i": seq}),
+                     "s": seq, "p": prev, "h": digest},
+                )  # fmt: skip
+                prev = digest
+            conn.execute(text("UPDATE audit_head SET seq = 3, hash = :h"), {"h": prev})
+            if tampered:
+                conn.execute(text("UPDATE audit_events SET actor = 'someone' WHERE id = 2"))
+        upgrade(settings)
+        with Session(engine) as session:
+            rekeyed = session.scalar(
+                select(AuditEvent.detail).where(AuditEvent.action == "audit.rekeyed")
+            )
+            assert rekeyed["unkeyed_events"] == (1 if tampered else 3)
+            assert rekeyed["unkeyed_intact"] is not tampered
+            assert rekeyed["unkeyed_first_bad_seq"] == (2 if tampered else None)
+            assert audit.seal(session, audit_key(settings)) == 4
+            check = audit.verify(session, settings)
+        assert check.ok and check.events == 4
+    finally:
+        engine.dispose()
