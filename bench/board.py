@@ -46,6 +46,14 @@ from intake import (
 
 GOAL_P99_MS = 50.0
 TIMEOUT_S = 10.0
+
+
+# One connection per request, as a terminal whose keep-alive connection gunicorn has closed
+# (its keep-alive is 2 s, the poll period) opens a new one.
+def connector() -> aiohttp.TCPConnector:
+    return aiohttp.TCPConnector(force_close=True)
+
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SERVER_DB = re.compile(r"\bdb;dur=([0-9.]+)")
 SERVER_BOARD = re.compile(r"\bboard;dur=([0-9.]+)")
@@ -118,7 +126,7 @@ async def seed(base: str, token: str, count: int, rng: random.Random) -> list[st
     headers = {"Authorization": f"Bearer {token}"}
     ids: list[str] = []
     bodies = [make_case(rng) for _ in range(count)]
-    async with aiohttp.ClientSession(headers=headers) as session:
+    async with aiohttp.ClientSession(headers=headers, connector=connector()) as session:
 
         async def one(body: dict[str, Any]) -> None:
             async with session.post(f"{base}/api/v1/cases", json=body) as response:
@@ -163,7 +171,9 @@ async def actor(kind: str, base: str, token: str, open_ids: list[str], args: arg
                 end: float, out: list[Action], rng: random.Random) -> None:  # fmt: skip
     headers = {"Authorization": f"Bearer {token}"}
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
-    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+    async with aiohttp.ClientSession(
+        headers=headers, timeout=timeout, connector=connector()
+    ) as session:
         await asyncio.sleep(rng.uniform(0, args.action_s))
         while time.monotonic() < end:
             started = time.monotonic()
@@ -193,7 +203,8 @@ async def measure(base: str, password: str, tokens: dict[str, str], open_ids: li
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
     # Each terminal logs in through the form first (its own session cookie; 127.0.0.1 needs
     # an unsafe jar): the password hashing of the logins is not part of the window.
-    terminals = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=timeout)
+    terminals = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                       timeout=timeout, connector=connector())
                  for _ in range(args.pollers)]  # fmt: skip
     try:
         for terminal in terminals:  # one at a time: argon2 is meant to be slow
