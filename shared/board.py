@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Integer, Text, and_, cast, false, func, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
@@ -184,21 +186,44 @@ def board_version(session: Session) -> tuple[Any, ...]:
 
 @dataclasses.dataclass
 class Board:
-    rows: list[dict[str, Any]]
+    rows: list[str]  # each row as JSON (see board_row), in board order
     counts: dict[str, int]  # open cases per level, all of them
     matching: dict[str, int]  # open cases per level the filter lets through
+    shown_counts: dict[str, int]  # rows per level
     areas: list[str]  # the areas of open cases, for the filter
 
     def summary(self) -> dict[str, Any]:
-        shown = {str(level): 0 for level in range(1, 6)}
-        for row in self.rows:
-            shown[str(row["acuity"])] += 1
         return {
             "total": sum(self.counts.values()),
             "matching": sum(self.matching.values()),
             "shown": len(self.rows),
-            "shown_counts": shown,
+            "shown_counts": self.shown_counts,
         }
+
+
+class RowCache:
+    """Rows already turned into JSON, by everything they are made of: between two polls most
+    rows of a busy board are unchanged, and only the changed ones are built again."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[tuple[Any, ...], str] = {}
+
+    def json(self, row: Any, targets: Mapping[int, int]) -> str:
+        key = (tuple(row), tuple(targets.items()))
+        found = self._entries.get(key)
+        if found is None:
+            fields = dict(row._mapping)
+            fields["provisional_reasons"] = json.loads(fields.pop("reasons_json") or "[]")
+            fields["vital_conflicts"] = json.loads(fields.pop("conflicts_json") or "[]")
+            found = json.dumps(board_row(SimpleNamespace(**fields), targets), separators=(",", ":"))
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # full: the next builds fill it again
+            self._entries[key] = found
+        return found
+
+
+ROWS = RowCache()
 
 
 def load_board(
@@ -241,8 +266,11 @@ def load_board(
         .order_by(*order)
         .limit(urgent + board_filter.limit)
     ).all()
-    rows = [board_row(r, targets) for r in found]
-    return Board(rows, counts, matching, sorted(areas))
+    shown = {str(level): 0 for level in range(1, 6)}
+    for row in found:
+        shown[str(int(row.acuity))] += 1
+    rows = [ROWS.json(row, targets) for row in found]
+    return Board(rows, counts, matching, shown, sorted(areas))
 
 
 ROW_COLUMNS = (
@@ -261,14 +289,15 @@ ROW_COLUMNS = (
     Case.created_at,
     Case.acknowledged_at,
     Case.last_assessed_at,
-    Case.provisional_reasons,
     Case.vitals_documented,
-    Case.vital_conflicts,
+    # As text: hashable, so the row cache can key on them; decoded only for a new row.
+    cast(Case.provisional_reasons, Text).label("reasons_json"),
+    cast(Case.vital_conflicts, Text).label("conflicts_json"),
 )
 
 
 def board_row(case: Any, targets: Mapping[int, int]) -> dict[str, Any]:
-    """One row as the board draws it, from a `Case` or a row of ROW_COLUMNS."""
+    """One row as the board draws it, from a `Case` or a row of ROW_COLUMNS (JSON decoded)."""
     acuity = Acuity(case.acuity)
     target = targets[int(acuity)]
     engine = Acuity(case.engine_acuity) if case.engine_acuity is not None else acuity
