@@ -408,3 +408,88 @@ def test_admin_page_creates_a_token_with_scope_and_expiry(app, admin_client, sta
     assert bad.status_code == 422 and "only for an admin" in bad.get_data(as_text=True)
     page = admin_client.get("/admin/users").get_data(as_text=True)
     assert "lab feed" in page and ">read<" in page
+
+
+# Migration 0004 and the command line.
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0004_keeps_existing_tokens_working_for_90_days(database_url, backend, tmp_path):
+    from sqlalchemy import text
+
+    from shared.config import Settings
+    from shared.db import make_engine
+    from shared.migrate import upgrade
+    from tests.support.services import PostgresDatabase
+
+    database = PostgresDatabase() if backend == "postgresql" else None
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    if database is not None:
+        database.create()
+        url = database.url
+    engine = make_engine(url)
+    try:
+        upgrade(Settings(database_url=url), "0003")
+        now = dt.datetime.now(dt.UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, password_hash, role, active, created_at) "
+                    "VALUES (1, 'nurse1', :h, 'nurse', true, :now)"
+                ),
+                {"h": accounts.hash_password(PASSWORD), "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) "
+                    "VALUES (1, 'old', :digest, 'mt_old', :now)"
+                ),
+                {"digest": accounts._digest("mt_old-token"), "now": now},
+            )
+        upgrade(Settings(database_url=url))
+        with sessions_for(engine)() as session:
+            found = accounts.check_token(session, "mt_old-token")
+            assert found is not None and found.principal.scope.value == "submit"
+            assert dt.timedelta(days=89) < found.expires_at - now <= dt.timedelta(days=90, hours=1)
+            user = session.scalar(select(User))
+            assert user.must_change_password is False
+    finally:
+        engine.dispose()
+        if database is not None:
+            database.drop()
+
+
+def sessions_for(engine):
+    from shared.db import make_session_factory
+
+    return make_session_factory(engine)
+
+
+def test_cli_tokens_with_scope_and_days_and_a_password_reset(
+    settings, staff, sessions, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from shared.cli import main
+    from shared.config import get_settings
+
+    monkeypatch.setenv("MEDTRIAGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MEDTRIAGE_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("MEDTRIAGE_INSTANCE_PATH", str(settings.instance_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        made = runner.invoke(main, ["tokens", "create", "nurse1", "--scope", "read", "--days", "7"])
+        assert made.exit_code == 0, made.output
+        refused = runner.invoke(main, ["tokens", "create", "nurse1", "--scope", "admin"])
+        assert refused.exit_code != 0 and "only for an admin" in refused.output
+        reset = runner.invoke(main, ["users", "reset-password", "nurse1"])
+        assert reset.exit_code == 0, reset.output
+        temporary = reset.output.strip().splitlines()[-1]
+    finally:
+        get_settings.cache_clear()
+    with sessions() as session:
+        found = accounts.check_token(session, made.output.strip())
+        assert found.principal.scope.value == "read"
+        assert found.principal.must_change_password  # the reset applies to its tokens too
+        assert accounts.authenticate(session, "nurse1", temporary) is not None
