@@ -44,8 +44,15 @@ ARCHITECTURES: dict[str, Loader] = {
     "GemmaForCausalLM": Loader("AutoModelForCausalLM", "AutoTokenizer", images=False),
 }
 # The vision tower, its projector and the output head stay in bf16 when quantizing:
-# transformers 5 would otherwise quantize the vision tower too.
-SKIP_QUANTIZING = ["vision_tower", "multi_modal_projector", "lm_head"]
+# transformers 5 would otherwise quantize the vision tower too. It matches a name from its
+# start (where the tower is `model.vision_tower`); transformers 4 matched anywhere in it.
+SKIP_QUANTIZING = [
+    "model.vision_tower",
+    "model.multi_modal_projector",
+    "vision_tower",
+    "multi_modal_projector",
+    "lm_head",
+]
 WEIGHTS = ("*.safetensors", "*.bin")
 
 

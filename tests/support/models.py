@@ -64,13 +64,14 @@ def small_gemma(cache: Path = CACHE) -> Path:
     return folder
 
 
-def _tokenizer(extra: list[str]):  # type: ignore[no-untyped-def]
+def _tokenizer(extra: list[str], named: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     """A small word-piece-free BPE tokenizer, trained here, as a fast tokenizer."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
     corpus = [
         '{"summary": "chest pain", "key_findings": [], "next_steps": [], "uncertainties": []}',
         "patient with fever cough shortness of breath heart rate respiratory rate 0123456789",
@@ -89,6 +90,8 @@ def _tokenizer(extra: list[str]):  # type: ignore[no-untyped-def]
         pad_token="<pad>",
         unk_token="<unk>",
         additional_special_tokens=["<start_of_turn>", "<end_of_turn>", *extra],
+        # Named ones (boi_token, image_token, eoi_token) as the Gemma 3 processor reads them.
+        extra_special_tokens=named or {},
     )
     wrapped.chat_template = GEMMA_CHAT_TEMPLATE
     return wrapped
@@ -154,10 +157,14 @@ def tiny_medgemma(folder: Path) -> Path:
     )
 
     torch.manual_seed(0)
-    tokenizer = _tokenizer(IMAGE_SPECIAL)
-    tokenizer.boi_token = "<start_of_image>"
-    tokenizer.image_token = "<image_soft_token>"
-    tokenizer.eoi_token = "<end_of_image>"
+    tokenizer = _tokenizer(
+        IMAGE_SPECIAL,
+        {
+            "boi_token": IMAGE_SPECIAL[0],
+            "image_token": IMAGE_SPECIAL[1],
+            "eoi_token": IMAGE_SPECIAL[2],
+        },
+    )
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in IMAGE_SPECIAL}
     vision = SiglipVisionConfig(
         hidden_size=32,
