@@ -20,8 +20,8 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, or_, select
 from sqlalchemy import case as sql_case
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -49,16 +49,17 @@ def overdue(now: dt.datetime, settings: Settings) -> Any:
 
 class StateCollector(Collector):
     """The clinic's state for Prometheus: cases, overdue, queues, workers, failed logins,
-    analysis latency; a dependency that is down is reported as `medtriage_up 0`."""
+    analysis latency; a dependency that is down is reported as `medtriage_up 0`. Reads on
+    the caller's session (on SQLite a second connection would wait for its lock)."""
 
     def __init__(
         self,
-        engine: Engine,
+        session: Session,
         redis_client: redis.Redis,
         settings: Settings,
         workers: Callable[[], list[str]],
     ) -> None:
-        self.engine = engine
+        self.session = session
         self.redis = redis_client
         self.settings = settings
         self.workers = workers
@@ -68,9 +69,9 @@ class StateCollector(Collector):
             "medtriage_up", "1 when this dependency answers, else 0", labels=["component"]
         )
         try:
-            with Session(self.engine) as session:
-                database = list(self._database(session))
+            database = list(self._database(self.session))
         except SQLAlchemyError:
+            self.session.rollback()
             database = []
         up.add_metric(["database"], 1 if database else 0)
         try:

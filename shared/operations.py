@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 import redis
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -36,11 +36,12 @@ class Check:
     detail: str = "ok"
 
 
-def check_database(engine: Engine) -> Check:
+def check_database(session: Session) -> Check:
+    """On the caller's session: on SQLite a second connection would wait for its lock."""
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
+        session.rollback()
         cause = getattr(exc, "orig", None) or exc
         return Check("database", False, f"unreachable ({type(cause).__name__})")
     return Check("database", True)
@@ -78,10 +79,13 @@ class WorkerPing:
     def __call__(self) -> list[str]:
         """The node names of the workers that answered within the timeout, sorted."""
         try:
-            replies = self.celery.control.ping(timeout=self.timeout_s) or []
+            # A connection of its own each time: on a reused one (kombu's Redis transport)
+            # every other ping missed the replies.
+            with self.celery.connection_for_write() as connection:
+                replies = self.celery.control.ping(timeout=self.timeout_s, connection=connection)
         except QUEUE_ERRORS:
             return []
-        return sorted(name for reply in replies for name in reply)
+        return sorted(name for reply in replies or [] for name in reply)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -63,7 +63,7 @@ def healthz() -> Any:
 def readyz() -> Any:
     """200 when the database and Redis both answer; else 503 naming what failed."""
     checks = [
-        operations.check_database(current_app.extensions["db_engine"]),
+        operations.check_database(get_db()),
         operations.check_redis(current_app.extensions["dispatcher"].redis),
     ]
     failed = [c.name for c in checks if not c.ok]
@@ -99,7 +99,7 @@ def metrics() -> Any:
         registry.register(LATENCY)
     registry.register(
         StateCollector(
-            current_app.extensions["db_engine"],
+            get_db(),
             current_app.extensions["dispatcher"].redis,
             current_app.config["MEDTRIAGE"],
             current_app.extensions["worker_ping"],

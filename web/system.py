@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from shared import operations
 from shared.db import Role
 from shared.queue import QUEUE_ERRORS
 from web.auth import requires
+from web.db import get_db
 
 bp = Blueprint("system", __name__, url_prefix="/admin")
 
@@ -32,9 +32,9 @@ def _queues(settings: Any) -> dict[str, Any] | None:
 def _models() -> list[operations.ModelsSeen] | None:
     """What each worker host last ran; None when the database does not answer."""
     try:
-        with Session(current_app.extensions["db_engine"]) as session:
-            return operations.models_seen(session)
+        return operations.models_seen(get_db())
     except SQLAlchemyError:
+        get_db().rollback()
         return None
 
 
@@ -43,7 +43,7 @@ def _models() -> list[operations.ModelsSeen] | None:
 def system_page() -> Any:
     settings = current_app.config["MEDTRIAGE"]
     checks = [
-        operations.check_database(current_app.extensions["db_engine"]),
+        operations.check_database(get_db()),
         operations.check_redis(current_app.extensions["dispatcher"].redis),
     ]
     redis_ok = checks[1].ok

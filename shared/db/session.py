@@ -39,14 +39,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def _private_file(path: Path) -> None:
     """The SQLite file holds patient data: readable by the service's user only (0600, in a
-    0700 folder when we create it). SQLite gives its -wal and -shm files the same mode."""
+    0700 folder when we create it). SQLite gives its -wal and -shm files the same mode.
+
+    An existing file is changed by path, never opened: closing any descriptor of a database
+    file drops every POSIX lock this process's SQLite connections hold on it."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
     try:
-        if os.fstat(fd).st_mode & 0o077 and os.fstat(fd).st_uid == os.getuid():
-            os.fchmod(fd, 0o600)  # made by an older version, or with a looser umask
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        found = path.stat()
+        if found.st_mode & 0o077 and found.st_uid == os.getuid():
+            path.chmod(0o600)  # made by an older version, or with a looser umask
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
