@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -273,3 +274,29 @@ def test_default_sqlite_database_is_private(tmp_path: Path, settings: Settings) 
         [sys.executable, "-m", "shared.cli", "db", "upgrade"], cwd=ROOT, env=env, check=True
     )
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_tests_start_their_own_postgresql_when_none_answers() -> None:
+    """A fresh machine: no PostgreSQL configured or listening. The tests' own cluster starts
+    on a free port, takes a migrated database, and is gone when the process ends."""
+    code = (
+        "import glob, tests.support.services as s\n"
+        "from shared.config import Settings\n"
+        "from shared.migrate import upgrade\n"
+        f"s.DEFAULT_PG_DSN = 'postgresql://postgres@127.0.0.1:{free_port()}/test'\n"
+        "db = s.PostgresDatabase(); db.create(); upgrade(Settings(database_url=db.url))\n"
+        "print(s.pg_admin_dsn()); print(glob.glob('/tmp/medtriage-pg-*'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MEDTRIAGE_TEST_PG"}
+    env["PYTHONPATH"] = str(ROOT)
+    before = set(Path("/tmp").glob("medtriage-pg-*"))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    dsn = done.stdout.splitlines()[0]
+    assert dsn.startswith("postgresql://postgres@127.0.0.1:") and ":5432/" not in dsn
+    assert set(Path("/tmp").glob("medtriage-pg-*")) == before  # removed at exit
+    port = int(dsn.rsplit(":", 1)[1].split("/")[0])
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0  # and stopped

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import glob
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -19,7 +24,10 @@ import redis
 from shared.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_DSN = os.environ.get("MEDTRIAGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+# The machine's PostgreSQL as a developer's box and CI have it; when it is not there (a fresh
+# machine) and MEDTRIAGE_TEST_PG names no other, the tests start a throwaway cluster.
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_INSTALL = "sudo apt-get install -y postgresql"
 
 
 def free_port() -> int:
@@ -88,6 +96,102 @@ class RedisServer:
             self.process = None
 
 
+def postgres_bindir() -> Path | None:
+    """Where initdb and pg_ctl are: on PATH, or Debian's /usr/lib/postgresql/<version>/bin."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl", path=str(Path(found).resolve().parent)):
+        return Path(found).resolve().parent
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
+    return Path(versions[-1]).parent if versions else None
+
+
+def _version(path: str) -> tuple[int, ...]:
+    part = Path(path).parent.parent.name
+    return tuple(int(x) for x in part.split(".") if x.isdigit())
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster of the tests' own: initdb into a temporary folder,
+    trust auth on 127.0.0.1 and a free port, removed when the tests end. initdb refuses
+    to run as root, so as root it runs as the `postgres` user (or `nobody`)."""
+
+    def __init__(self, workdir: Path, bindir: Path) -> None:
+        self.workdir = workdir
+        self.bindir = bindir
+        self.port = free_port()
+        self.datadir = workdir / "data"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_owner(self, *argv: str) -> list[str]:
+        if os.getuid() != 0:
+            return list(argv)
+        return ["runuser", "-u", self._owner(), "--", *argv]
+
+    @staticmethod
+    def _owner() -> str:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "nobody"
+        return "postgres"
+
+    def start(self) -> None:
+        if os.getuid() == 0:
+            shutil.chown(self.workdir, self._owner())
+        log = self.workdir / "postgres.log"
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        for argv in (
+            [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+             "--auth=trust", "-E", "UTF8", "--no-sync"],
+            [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
+             "-l", str(log), "-w", "-t", "60", "start"],
+        ):  # fmt: skip
+            done = subprocess.run(self._as_owner(*argv), capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"{Path(argv[0]).name} failed:\n{done.stdout}{done.stderr}")
+
+    def stop(self) -> None:
+        subprocess.run(
+            self._as_owner(
+                str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"
+            ),
+            capture_output=True,
+        )
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _answers(dsn: str) -> bool:
+    try:
+        psycopg.connect(dsn, connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@functools.cache
+def pg_admin_dsn() -> str:
+    """MEDTRIAGE_TEST_PG when set; else the machine's PostgreSQL at 127.0.0.1:5432 when it
+    lets user postgres in; else a throwaway cluster started now and stopped at exit."""
+    configured = os.environ.get("MEDTRIAGE_TEST_PG")
+    if configured:
+        return configured
+    if _answers(DEFAULT_PG_DSN):
+        return DEFAULT_PG_DSN
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise RuntimeError(
+            f"No PostgreSQL for the tests: none at {DEFAULT_PG_DSN}, MEDTRIAGE_TEST_PG unset, "
+            f"and no initdb to start one. Run: {PG_INSTALL}"
+        )
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="medtriage-pg-")), bindir)
+    atexit.register(cluster.stop)
+    cluster.start()
+    return cluster.dsn
+
+
 class PostgresDatabase:
     """A database created for one test session and dropped after it."""
 
@@ -96,11 +200,11 @@ class PostgresDatabase:
 
     @property
     def url(self) -> str:
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        base = pg_admin_dsn().rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
         return f"{base}/{self.name}"
 
     def _admin(self, sql: str) -> None:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        with psycopg.connect(pg_admin_dsn(), autocommit=True) as conn:
             conn.execute(sql)
 
     def create(self) -> None:
