@@ -4,11 +4,17 @@ The web sends tasks by name with this module (see shared.messages) and never imp
 worker. Messages carry the case id only. Redis also holds two small keys per case so the
 reconciler can tell a live task from a lost one: a dispatch marker (set atomically with the
 message, cleared when the case is done) and a lease (held by the worker while it runs the
-case, refreshed by a heartbeat).
+case, refreshed by a heartbeat). The marker says a message was sent, not that it is still
+deliverable: a worker killed after taking a message off its list leaves it in kombu's
+`unacked` set until the visibility timeout, so the reconciler looks at the lists themselves
+(`waiting`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 import time
 import uuid
@@ -56,6 +62,21 @@ QUEUE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.RedisError,
     OSError,
 )
+
+
+def message_case_id(raw: bytes | str) -> int | None:
+    """The case id an analysis message carries; None for any other message."""
+    try:
+        envelope = json.loads(raw)
+        if envelope["headers"]["task"] != TASK_ANALYZE:
+            return None
+        body = envelope["body"]
+        if envelope["properties"].get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return int(args[0])
+    except (ValueError, KeyError, IndexError, TypeError, binascii.Error):
+        return None
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -127,6 +148,20 @@ class Dispatcher:
             log.warning("dispatch of case %s failed: %s", case_id, type(exc).__name__)
             return False
         return True
+
+    def waiting(self) -> set[int]:
+        """Ids of the cases whose message waits on a queue list, not yet taken by a worker.
+
+        One round trip for all priority lists. Messages a worker has taken (running, or
+        prefetched and not started) are not here but in kombu's `unacked` set.
+        """
+        queue, steps = self.settings.queue_name, PRIORITY_STEPS
+        with self.redis.pipeline(transaction=False) as pipe:
+            for step in steps:
+                pipe.lrange(list_key(queue, step, steps), 0, -1)
+            lists = pipe.execute()
+        ids = (message_case_id(raw) for messages in lists for raw in messages)
+        return {case_id for case_id in ids if case_id is not None}
 
     def has_marker(self, case_id: int) -> bool:
         return bool(self.redis.exists(MARKER_KEY.format(case_id=case_id)))

@@ -1,8 +1,17 @@
-"""Re-sends cases the queue lost: queued with no dispatch marker, or running with no lease.
+"""Re-sends cases the queue lost: queued with no message waiting and no lease, or running
+with no lease.
 Each pass also seals pending audit events into the hash chain.
 
 Runs as a thread in each worker's main process. A short Redis lock makes one pass at a time
 across all workers; a second pass would only send harmless duplicates anyway.
+
+A queued case is alive while its message waits on a queue list or a worker holds its lease.
+The dispatch marker is not trusted: a worker's main process killed with a message taken off
+the list but not started leaves that message in Redis's `unacked` set, marker still set,
+until the visibility timeout (an hour). Such a case is re-sent after its grace instead; the
+late redelivery of the old message is harmless (one result per analysis key, see
+worker.tasks.claim). A live worker's prefetched message may be re-sent once too, for the
+same reason harmlessly.
 """
 
 from __future__ import annotations
@@ -60,8 +69,9 @@ class Reconciler:
                 .limit(500)
             ).all()
             session.rollback()
+            waiting = self.dispatcher.waiting() if queued else set()
             for case_id, acuity in queued:
-                if not self.dispatcher.has_marker(case_id):
+                if case_id not in waiting and not self.dispatcher.has_lease(case_id):
                     claimed = self._claim(
                         session, case_id, Case.status == CaseStatus.QUEUED, cutoff
                     )

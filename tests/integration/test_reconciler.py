@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from shared.db import Case, CaseStatus
-from shared.queue import LEASE_KEY, MARKER_KEY, Dispatcher
+from shared.queue import LEASE_KEY, MARKER_KEY, Dispatcher, message_case_id
 from tests.conftest import case_body
 from tests.support.cases import submit
 from worker.reconciler import LOCK_KEY, Reconciler
@@ -30,21 +30,54 @@ def ids(sessions):
         return session.scalars(select(Case.id).order_by(Case.id)).all()
 
 
-def test_queued_case_with_marker_is_left_alone_and_lost_one_is_resent(
+LOW_LIST = "triage\x06\x166"  # acuity 4 (case_body("low")) waits on priority step 6
+
+
+def take_off_the_list(r, case_id):
+    """What a worker's main process does on delivery: the message moves to `unacked`."""
+    (raw,) = [m for m in r.lrange(LOW_LIST, 0, -1) if message_case_id(m) == case_id]
+    r.lrem(LOW_LIST, 1, raw)
+    r.hset("unacked", f"tag-{case_id}", raw)
+
+
+def test_queued_case_waiting_or_leased_is_left_alone_and_stranded_one_is_resent(
     client, staff, sessions, reconciler, redis_server
 ):
-    for _ in range(2):
+    for _ in range(3):
         submit(client, staff["nurse"].token, case_body("low"))
-    _kept, lost = ids(sessions)
+    waiting, stranded, starting = ids(sessions)
     age_cases(sessions)
     r = redis_server.client()
-    r.delete(MARKER_KEY.format(case_id=lost))
-    queued_before = r.llen("triage\x06\x166")
+    # Issue 8: a worker killed after taking the message leaves it in `unacked` with its
+    # dispatch marker set; the marker alone kept the case queued until the visibility timeout.
+    take_off_the_list(r, stranded)
+    take_off_the_list(r, starting)  # taken by a live worker that holds the lease
+    r.set(LEASE_KEY.format(case_id=starting), "token", ex=30)
+    assert all(r.exists(MARKER_KEY.format(case_id=c)) for c in (waiting, stranded, starting))
 
     done = reconciler.run_once()
     assert (done.resent_queued, done.resent_running) == (1, 0)
-    assert r.exists(MARKER_KEY.format(case_id=lost))
-    assert r.llen("triage\x06\x166") == queued_before + 1
+    on_list = [message_case_id(m) for m in r.lrange(LOW_LIST, 0, -1)]
+    assert sorted(on_list) == [waiting, stranded]
+
+    # Re-sent once: its message now waits on the list, so the next pass leaves it alone.
+    age_cases(sessions)
+    r.delete(LOCK_KEY)
+    assert reconciler.run_once().resent_queued == 0
+
+
+def test_a_case_whose_message_is_gone_is_resent_whatever_its_marker_says(
+    client, staff, sessions, reconciler, redis_server
+):
+    submit(client, staff["nurse"].token, case_body("low"))
+    (case_id,) = ids(sessions)
+    age_cases(sessions)
+    r = redis_server.client()
+    r.delete(LOW_LIST)  # e.g. `celery purge`: the lists go, the markers stay
+    assert r.exists(MARKER_KEY.format(case_id=case_id))
+
+    assert reconciler.run_once().resent_queued == 1
+    assert [message_case_id(m) for m in r.lrange(LOW_LIST, 0, -1)] == [case_id]
 
 
 def test_running_case_without_lease_is_requeued_and_with_lease_is_not(

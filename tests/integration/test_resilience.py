@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import time
 
 import pytest
 from sqlalchemy import func, select
 
-from shared.db import AuditEvent, Case
+from shared.db import AuditEvent, Case, Result
+from shared.queue import message_case_id
 from tests.conftest import CSRF_RE, case_body
 from tests.support.cases import results_per_case, statuses, submit, wait_analyzed
 from tests.support.faults import case_event_fails
@@ -185,3 +190,55 @@ def test_case_that_keeps_dying_is_failed_after_max_attempts(client, staff, sessi
         assert "did not complete in 3 attempts" in row.last_error
         assert row.risk_level.value == "medium"
     assert results_per_case(sessions) == {case["id"]: 0}
+
+
+def queued_in_unacked(redis_server, sessions) -> list[str]:
+    """Cases still `queued` whose message a worker has taken off its list (Redis `unacked`)."""
+    unacked = redis_server.client().hvals("unacked")  # [message, exchange, routing key]
+    held = {message_case_id(json.dumps(json.loads(raw)[0])) for raw in unacked}
+    with sessions() as session:
+        rows = session.execute(select(Case.id, Case.public_id, Case.status)).all()
+    return [public for case_id, public, status in rows if case_id in held and status == "queued"]
+
+
+def test_worker_main_process_sigkilled_with_a_case_prefetched_all_complete_within_a_minute(
+    client, staff, sessions, settings, tmp_path, redis_server
+):
+    # Issue 8: the prefetched message stayed in Redis's unacked set with its dispatch marker
+    # set; the reconciler trusted the marker and the case waited for the visibility timeout.
+    # A worker building its pipeline (loading a model) has already taken a message: kill it
+    # then, as the OOM killer would.
+    slow = settings.model_copy(update={"pipeline": "tests.support.slow_start:SlowStartPipeline"})
+    assert slow.visibility_timeout_s >= 3600  # recovery must not wait for the redelivery
+    ids = [
+        submit(client, staff["nurse"].token, case_body(r))["id"]
+        for r in ("high", "medium", "high", "low", "medium")
+    ]
+    worker = WorkerProcess(slow, tmp_path)
+    try:
+        worker.start()
+        wait_for(
+            lambda: queued_in_unacked(redis_server, sessions), 30, "a message to be prefetched"
+        )
+        prefetched = queued_in_unacked(redis_server, sessions)
+        assert worker.process is not None
+        os.kill(worker.process.pid, signal.SIGKILL)  # the main process only
+        worker.process.wait(timeout=10)
+        worker.kill()  # then what a supervisor does: end the orphaned pool child
+        assert queued_in_unacked(redis_server, sessions) == prefetched  # stranded
+
+        worker.start()
+        restarted = time.monotonic()
+        try:
+            wait_analyzed(sessions, ids, timeout=60)
+        except TimeoutError:
+            pytest.fail(
+                f"{time.monotonic() - restarted:.0f} s after the worker's restart, not all "
+                f"cases analyzed: {statuses(sessions)}; prefetched when killed: {prefetched}"
+            )
+    finally:
+        worker.stop()
+    assert results_per_case(sessions) == dict.fromkeys(ids, 1)
+    with sessions() as session:
+        keys = session.execute(select(Result.case_id, Result.analysis_key)).all()
+    assert len(keys) == len(set(keys)) == len(ids)  # one result per analysis key
