@@ -33,9 +33,10 @@ open('/tmp/requirements.txt', 'w').write(chr(10).join(reqs) + chr(10))" \
 COPY . .
 RUN pip install --no-deps .
 
+# The instance folder (SQLite, generated secret key, gunicorn's control socket) is the
+# service user's alone: 0700.
 RUN useradd --create-home --uid 10001 --user-group medtriage \
-    && mkdir -p /app/instance \
-    && chown medtriage:medtriage /app/instance
+    && install -d -m 0700 -o medtriage -g medtriage /app/instance
 USER medtriage
 
 EXPOSE 5000
