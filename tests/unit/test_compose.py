@@ -231,7 +231,26 @@ def test_image_runs_as_non_root_and_offline() -> None:
 
 def test_build_context_leaves_out_secrets_and_local_state() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
-    assert {".env", ".venv", "instance", ".git"} <= ignored
+    assert {".env", ".venv", "instance", ".git", "tls"} <= ignored
+
+
+def test_web_serves_https_with_the_certificate_it_mounts(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The README's TLS path: cert and key from .env, read from the mounted ./tls folder,
+    and a healthcheck that still answers once the port speaks HTTPS."""
+    web = services["web"]
+    env = environment(web)
+    assert env["MEDTRIAGE_TLS_CERT"] == "${MEDTRIAGE_TLS_CERT:-}"
+    assert env["MEDTRIAGE_TLS_KEY"] == "${MEDTRIAGE_TLS_KEY:-}"
+    mounts = {v.split(":")[-2]: v for v in web["volumes"]}
+    assert mounts["/tls"].endswith(":ro")
+    header = COMPOSE.read_text().split("services:")[0]
+    assert "MEDTRIAGE_TLS_CERT=/tls/" in header and "MEDTRIAGE_TLS_KEY=/tls/" in header
+    check = healthcheck_text(web)
+    assert "https" in check and "MEDTRIAGE_TLS_CERT" in check
+    readme = (ROOT / "README.md").read_text()
+    assert "MEDTRIAGE_TLS_CERT" in readme and "docker-compose.yml" in readme
 
 
 def test_readme_says_docker_compose_up() -> None:
