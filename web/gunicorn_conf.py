@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.config import get_settings
 
-_settings = get_settings()
+settings = get_settings()
 # AF_UNIX socket paths are limited to 108 bytes on Linux.
 _SOCKET_PATH_MAX = 100
 
@@ -34,9 +34,9 @@ PLAIN_HTTP_WARNING = (
 
 
 def _control_socket() -> str:
-    folder = _settings.instance_path.resolve()
+    folder = settings.instance_path.resolve()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"gunicorn-{_settings.port}.ctl"
+    path = folder / f"gunicorn-{settings.port}.ctl"
     if len(str(path).encode()) <= _SOCKET_PATH_MAX:
         return str(path)
     return str(Path(tempfile.mkdtemp(prefix="medtriage-gunicorn-")) / "gunicorn.ctl")
@@ -52,9 +52,9 @@ def loopback_only(host: str) -> bool:
         return False  # a host name: assume the network can reach it
 
 
-if _settings.tls_cert:
-    certfile = _settings.tls_cert
-    keyfile = _settings.tls_key
+if settings.tls_cert:
+    certfile = settings.tls_cert
+    keyfile = settings.tls_key
 
 control_socket = _control_socket()
 
@@ -73,8 +73,8 @@ def on_starting(server: Any) -> None:
 
 
 def when_ready(server: Any) -> None:
-    if not _settings.tls_enabled and not loopback_only(_settings.host):
-        server.log.warning(PLAIN_HTTP_WARNING.format(host=_settings.host, port=_settings.port))
+    if not settings.tls_enabled and not loopback_only(settings.host):
+        server.log.warning(PLAIN_HTTP_WARNING.format(host=settings.host, port=settings.port))
 
 
 def child_exit(server: Any, worker: Any) -> None:
