@@ -236,8 +236,10 @@ def care_view(session: Session, case: Case, targets: dict[int, int]) -> dict[str
     notes = list(
         session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id))
     )
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+    events = session.scalars(  # the care steps; who read the case is for the audit trail
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case.id, AuditEvent.action != "case.viewed")
+        .order_by(AuditEvent.id)
     ).all()
     names = _names(
         session,
