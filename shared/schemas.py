@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -114,6 +115,22 @@ class VitalSigns(BaseModel):
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 
+# Invisible characters that do not belong in a clinical text: C0 controls other than tab and
+# line breaks, DEL and the C1 controls (U+0080-U+009F); and the bidirectional embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069), which can make a note render
+# reversed or out of order on the case page and the board.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as a case's text, or None; words for `ValueError`."""
+    if CONTROL_CHARACTERS.search(value):
+        return "contains control characters"
+    if BIDI_CONTROLS.search(value):
+        return "contains characters that change the direction of text"
+    return None
+
 
 class CaseIn(BaseModel):
     """What a triage nurse or an integrator submits."""
@@ -132,9 +149,10 @@ class CaseIn(BaseModel):
 
     @field_validator("patient_ref", "chief_complaint", "note")
     @classmethod
-    def _no_control_characters(cls, value: str | None) -> str | None:
-        if value is not None and any(ord(c) < 32 and c not in "\n\r\t" for c in value):
-            raise ValueError("contains control characters")
+    def _no_invisible_characters(cls, value: str | None) -> str | None:
+        problem = None if value is None else text_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
