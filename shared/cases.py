@@ -17,10 +17,28 @@ from shared.db.models import AuditEvent, CareStatus, Case, CaseStatus, Result, u
 from shared.schemas import Acuity, CaseIn
 
 
+class IdempotencyConflict(Exception):
+    """The key was used before for a different case: nothing was saved."""
+
+    message = (
+        "This Idempotency-Key was already used for a different case; nothing was saved. "
+        "Send a new key to submit this case, or resend the first body unchanged."
+    )
+
+    def __init__(self, first: Case) -> None:
+        super().__init__(self.message)
+        self.first = first
+
+
 def find_by_idempotency_key(session: Session, user: Principal, key: str) -> Case | None:
     return session.scalar(
         select(Case).where(Case.submitted_by_id == user.id, Case.idempotency_key == key)
     )
+
+
+def body_hash(case_in: CaseIn) -> str:
+    """SHA-256 of the validated case: the same case in another key order or spacing matches."""
+    return hashlib.sha256(case_in.model_dump_json().encode()).hexdigest()
 
 
 def create_case(
@@ -28,16 +46,20 @@ def create_case(
 ) -> tuple[Case, bool]:
     """Write the case, its provisional acuity and its audit event atomically.
 
-    Returns (case, created). A repeated idempotency key returns the first case, also when
-    two submits race: the unique constraint decides and the loser reads the winner's row.
-    (No look-up first: the common case, a new key, costs no extra round trip.)
+    Returns (case, created). A repeated idempotency key with the same case returns the first
+    case, also when two submits race: the unique constraint decides and the loser reads the
+    winner's row. (No look-up first: the common case, a new key, costs no extra round trip.)
+    The same key with a different case raises IdempotencyConflict: the second body is never
+    silently dropped. Keys come namespaced (`api_idempotency_key`, `form_idempotency_key`).
     """
     assessment = assess_case(case_in)
     now = utcnow()
+    digest = body_hash(case_in) if idempotency_key else None
     values: dict[str, Any] = {
         "public_id": str(uuid.uuid4()),
         "submitted_by_id": user.id,
         "idempotency_key": idempotency_key,
+        "idempotency_hash": digest,
         "patient_ref": case_in.patient_ref,
         "age_years": case_in.age_years,
         "sex": case_in.sex.value,
@@ -81,7 +103,11 @@ def create_case(
         if idempotency_key:
             existing = find_by_idempotency_key(session, user, idempotency_key)
             if existing is not None:
+                first = existing.idempotency_hash
                 session.rollback()
+                # No hash: a case stored before hashes were kept, answered as before.
+                if first not in (None, digest):
+                    raise IdempotencyConflict(existing) from None
                 return existing, False
         raise
     return Case(id=case_id, **values), True
@@ -115,11 +141,11 @@ def _intake_statements() -> tuple[Insert, Insert, Insert]:
 
 
 CASE_COLUMNS = (
-    "public_id", "submitted_by_id", "idempotency_key", "patient_ref", "age_years", "sex",
-    "pregnant", "chief_complaint", "note", "vitals", "status", "provisional_risk",
-    "provisional_reasons", "risk_level", "risk_rank", "provisional_acuity", "acuity",
-    "engine_acuity", "care_status", "last_assessed_at", "vitals_documented", "vital_conflicts",
-    "attempts", "created_at", "updated_at",
+    "public_id", "submitted_by_id", "idempotency_key", "idempotency_hash", "patient_ref",
+    "age_years", "sex", "pregnant", "chief_complaint", "note", "vitals", "status",
+    "provisional_risk", "provisional_reasons", "risk_level", "risk_rank", "provisional_acuity",
+    "acuity", "engine_acuity", "care_status", "last_assessed_at", "vitals_documented",
+    "vital_conflicts", "attempts", "created_at", "updated_at",
 )  # fmt: skip
 INSERT_CASE, INSERT_EVENT, INSERT_CASE_AND_EVENT = _intake_statements()
 
@@ -155,6 +181,11 @@ def _insert_in_one_statement(
 def form_idempotency_key(token: str) -> str:
     """Keys from the hidden form field are namespaced so they never meet API keys."""
     return "form:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
+def api_idempotency_key(key: str) -> str:
+    """An API client's Idempotency-Key, namespaced so it never meets a form's key."""
+    return "api:" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
 RISK_TO_ACUITY = {"high": Acuity.EMERGENT, "medium": Acuity.URGENT, "low": Acuity.LESS_URGENT}

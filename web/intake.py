@@ -18,7 +18,12 @@ from flask import (
 from pydantic import ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from shared.cases import create_case, form_idempotency_key
+from shared.cases import (
+    IdempotencyConflict,
+    api_idempotency_key,
+    create_case,
+    form_idempotency_key,
+)
 from shared.db import Case, CaseStatus
 from shared.queue import QUEUE_ERRORS, Dispatcher
 from shared.schemas import Acuity, CaseIn
@@ -30,6 +35,11 @@ from web.forms import PLAUSIBLE, c_to_f, case_from_form, field_errors, limits
 bp = Blueprint("intake", __name__)
 
 MAX_KEY = 128
+SUBMITTED_WITH_OTHER_VALUES = (
+    "This form was already submitted, with other values; nothing was saved now. To correct "
+    "that case, open it from the board and record new observations or a note. If this is "
+    "another patient, submit the form again."
+)
 
 
 def dispatch(case: Case, created: bool) -> str:
@@ -79,7 +89,13 @@ def api_submit() -> Any:
         return jsonify(error="The case is not valid.", status=422, fields=field_errors(exc)), 422
     user = current_user()
     assert user is not None
-    case, created = create_case(get_db(), user, case_in, key)
+    try:
+        case, created = create_case(
+            get_db(), user, case_in, api_idempotency_key(key) if key is not None else None
+        )
+    except IdempotencyConflict as exc:
+        first = url_for("cases.api_case", public_id=exc.first.public_id)
+        return jsonify(error=exc.message, status=422, field="Idempotency-Key", case=first), 422
     response = jsonify(accepted_body(case, dispatch(case, created)))
     response.status_code = 202
     response.headers["Location"] = url_for("cases.api_case", public_id=case.public_id)
@@ -124,7 +140,13 @@ def new_case() -> Any:
         return intake_page(form, errors, token or uuid.uuid4().hex), 422
     user = current_user()
     assert user is not None
-    case, created = create_case(get_db(), user, case_in, form_idempotency_key(token))
+    try:
+        case, created = create_case(get_db(), user, case_in, form_idempotency_key(token))
+    except IdempotencyConflict:
+        # Back, edit, submit again: the first case stands. Saying so, and offering a new
+        # form token, lets the nurse choose; a correction belongs on the first case's page.
+        errors["form"] = SUBMITTED_WITH_OTHER_VALUES
+        return intake_page(form, errors, uuid.uuid4().hex), 422
     state = dispatch(case, created)
     acuity = Acuity(case.provisional_acuity)
     message = (

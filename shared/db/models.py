@@ -188,7 +188,10 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # "api:" or "form:" and a hash of the client's key, so the two never meet; with it the
+    # SHA-256 of the validated case, so a replay with a different body is refused.
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    idempotency_hash: Mapped[str | None] = mapped_column(String(64))
     patient_ref: Mapped[str | None] = mapped_column(String(64))
     age_years: Mapped[float]
     sex: Mapped[str] = mapped_column(String(16))

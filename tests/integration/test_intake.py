@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, select, text
 
+from shared import accounts
 from shared.audit import verify_chain
-from shared.db import AuditEvent, Case
-from tests.conftest import case_body
+from shared.cases import api_idempotency_key, form_idempotency_key
+from shared.db import AuditEvent, Case, Role, make_engine, make_session_factory
+from shared.migrate import alembic_config, upgrade
+from tests.conftest import PASSWORD, case_body
 from tests.support.cases import statuses, submit
 from tests.support.faults import case_event_fails
+from tests.support.services import PostgresDatabase
+from web import create_app
 
 
 def post(client, token, **kwargs):
@@ -111,6 +118,25 @@ def test_invalid_case_is_rejected_with_field_and_nothing_saved(
             "Note contains control characters (invisible characters from copy and paste); "
             "remove them.",
         ),
+        # Issue 8: C1 controls and direction overrides (a note could render reversed).
+        (
+            case_body(note="NEL\x85here"),
+            "note",
+            "Note contains control characters (invisible characters from copy and paste); "
+            "remove them.",
+        ),
+        (
+            case_body(chief_complaint="pain in left \u202etrA"),
+            "chief_complaint",
+            "Chief complaint contains characters that change the direction of text "
+            "(invisible characters from copy and paste); remove them.",
+        ),
+        (
+            case_body(patient_ref="MRN\u2067123\u2069"),
+            "patient_ref",
+            "Patient reference contains characters that change the direction of text "
+            "(invisible characters from copy and paste); remove them.",
+        ),
     ],
 )
 def test_api_is_strict_and_names_the_field_in_plain_words(
@@ -160,6 +186,126 @@ def test_idempotency_key_makes_a_double_submit_one_case(client, staff, sessions)
     assert first.get_json()["id"] == second.get_json()["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
     assert case_count(sessions) == 1
+
+
+def test_same_key_with_a_different_body_is_refused_and_the_first_case_kept(
+    client, staff, sessions, redis_server
+):
+    # Issue 8: the corrected vitals were silently dropped with a 202 "replayed".
+    token, key = staff["nurse"].token, {"Idempotency-Key": "abc-2"}
+    first = post(client, token, json=case_body("low"), headers=key)
+    assert first.status_code == 202
+    queued = redis_server.client().llen("triage\x06\x166")
+
+    corrected = post(client, token, json=case_body("high"), headers=key)
+    assert corrected.status_code == 422
+    answer = corrected.get_json()
+    assert "already used for a different case" in answer["error"]
+    assert "nothing was saved" in answer["error"]
+    assert answer["case"] == first.get_json()["url"]
+    assert case_count(sessions) == 1
+    with sessions() as session:
+        assert session.scalar(select(Case.vitals))["heart_rate"] == 72  # the first body's
+    assert redis_server.client().llen("triage\x06\x166") == queued  # nothing sent
+
+    # The same case again, keys in another order, is still a replay of the first.
+    same = json.dumps(dict(reversed(case_body("low").items())), indent=2)
+    again = post(client, token, data=same, content_type="application/json", headers=key)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    # A new key takes the corrected case.
+    new = post(client, token, json=case_body("high"), headers={"Idempotency-Key": "abc-3"})
+    assert new.status_code == 202 and case_count(sessions) == 2
+
+
+def test_form_and_api_keys_never_meet(client, staff, auth, sessions):
+    auth.login(staff["nurse"].username)
+    page = client.get("/cases/new").get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "form_token": token,
+        "age_years": "54",
+        "chief_complaint": "cough",
+        "respiratory_rate": "16",
+    }
+    assert client.post("/cases/new", data=data).status_code == 302
+    # The same user over the API, with the form's token or with what it was stored as.
+    api = staff["nurse"].token
+    body = case_body(chief_complaint="cough")
+    for key in (token, form_idempotency_key(token)):
+        answer = post(client, api, json=body, headers={"Idempotency-Key": key})
+        assert answer.status_code == 202 and "Idempotent-Replayed" not in answer.headers
+    assert case_count(sessions) == 3
+
+
+def test_form_resubmitted_with_other_values_says_so_and_keeps_the_first(
+    client, staff, auth, sessions
+):
+    auth.login(staff["nurse"].username)
+    page = client.get("/cases/new").get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "form_token": token,
+        "age_years": "54",
+        "chief_complaint": "cough",
+        "heart_rate": "72",
+    }
+    assert client.post("/cases/new", data=data).status_code == 302
+    # Back, a corrected heart rate, submit again with the same form token.
+    again = client.post("/cases/new", data={**data, "heart_rate": "140"})
+    assert again.status_code == 422
+    html = again.get_data(as_text=True)
+    assert "already submitted, with other values; nothing was saved" in html
+    fresh = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
+    assert fresh != token  # submitting again makes it a new case, on purpose
+    assert 'value="140"' in html  # the nurse's values are still in the form
+    with sessions() as session:
+        assert session.scalar(select(Case.vitals))["heart_rate"] == 72
+    assert case_count(sessions) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    database = PostgresDatabase()
+    database.create()
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # settings: Redis only
+def test_a_key_sent_before_migration_0007_still_replays_after_it(fresh_database, settings):
+    """Keys stored as the client sent them become "api:" keys; the client's retry matches."""
+    fresh = settings.model_copy(update={"database_url": fresh_database})
+    upgrade(fresh)
+    engine = make_engine(fresh_database)
+    app = create_app(fresh, {"TESTING": True})
+    try:
+        with make_session_factory(engine).begin() as session:
+            user = accounts.create_user(session, "nurse9", PASSWORD, Role.NURSE)
+            token = accounts.create_token(session, user, "t")
+        key = {"Idempotency-Key": "retry-7"}
+        first = post(app.test_client(), token, json=case_body(), headers=key)
+        assert first.status_code == 202
+        with engine.begin() as conn:  # as revision 0006 stored it
+            conn.execute(text("UPDATE cases SET idempotency_key = 'retry-7'"))
+        command.downgrade(alembic_config(fresh_database), "0006")
+        upgrade(fresh)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT idempotency_key FROM cases")).scalar_one()
+        assert stored == api_idempotency_key("retry-7")
+        again = post(app.test_client(), token, json=case_body(), headers=key)
+        assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.get_json()["id"] == first.get_json()["id"]
+    finally:
+        app.extensions["db_engine"].dispose()
+        engine.dispose()
 
 
 def test_concurrent_double_submit_is_one_case(app, staff, sessions):
