@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     model_chain: str = Field("", description="profiles tried in order; end with deterministic")
     models_dir: str = Field("models", description="folder holding the profiles' model folders")
     text_model_path: str = Field("", description="folder for the chain's first local profile")
-    image_model_path: str = ""
+    image_model_path: str = Field("", description="folder replacing the image encoder's")
     quantization: str = Field("", description="empty = the profile's; none, 8bit or 4bit")
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     model_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible")
@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     model_cache_size: int = Field(256, ge=0, description="outputs kept per worker; 0 = none")
     model_constrained: bool = Field(True, description="decode to the JSON schema")
     model_load_timeout_s: float = Field(900, gt=0, description="a worker's model load and warm-up")
+
+    # Images (shared/imaging; README: Images): checked at intake, analysed by the worker
+    image_dir: str = Field("", description="stored images; empty = instance_path/images")
+    image_max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="one upload, in bytes")
+    image_max_pixels: int = Field(40_000_000, gt=0, description="decoded pixels (bombs)")
+    image_max_count: int = Field(4, ge=1, description="images per case")
+    image_keep_original: bool = Field(False, description="also keep the upload as sent")
+    image_encoder: str = Field("", description="encoder profile; empty = quality only")
+    image_similar_count: int = Field(3, ge=0, description="similar earlier cases shown; 0 = off")
 
     # Login sessions (server-side, in Redis; see shared/sessions.py)
     idle_lock_minutes: float = Field(

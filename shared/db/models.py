@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -255,6 +256,9 @@ class Case(Base):
     results: Mapped[list[Result]] = relationship(
         back_populates="case", order_by="Result.id", cascade="all, delete-orphan"
     )
+    images: Mapped[list[Image]] = relationship(
+        back_populates="case", order_by="Image.id", cascade="all, delete-orphan"
+    )
 
     def set_acuity(self, acuity: Acuity | int) -> None:
         """Set the acuity and the seed's risk level and rank derived from it, together."""
@@ -299,6 +303,40 @@ class Result(Base):
     model_quantization: Mapped[str | None] = mapped_column(String(16))
 
     case: Mapped[Case] = relationship(back_populates="results")
+
+
+class Image(Base):
+    """A medical image of a case (shared.imaging): pixels stored by content hash outside the
+    database, technical tags only (never who the patient is), the worker's quality verdict,
+    analysis and embedding."""
+
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("case_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # png, jpeg, dicom
+    image_type: Mapped[str] = mapped_column(String(16))  # xray, ct, photo, ecg, other
+    width: Mapped[int]
+    height: Mapped[int]
+    bits_stored: Mapped[int]
+    distinct_levels: Mapped[int]
+    tags: Mapped[dict[str, Any]] = mapped_column(JSON)
+    notes: Mapped[list[Any]] = mapped_column(JSON)
+    original_kept: Mapped[bool] = mapped_column(default=False)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # NULL until the worker has looked at it.
+    quality_verdict: Mapped[str | None] = mapped_column(String(12))
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    analyzed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32, L2-normalised
+    embedding_model: Mapped[str | None] = mapped_column(String(200), index=True)
+
+    case: Mapped[Case] = relationship(back_populates="images")
 
 
 class Observation(Base):
@@ -396,6 +434,7 @@ __all__ = [
     "CaseNote",
     "CaseStatus",
     "Disposition",
+    "Image",
     "Observation",
     "Result",
     "Risk",
