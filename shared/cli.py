@@ -15,6 +15,7 @@ import click
 import redis
 
 from shared import audit_cli
+from shared.cli_models import models
 from shared.config import Settings, get_settings
 
 REDIS_HELP = (
@@ -48,6 +49,9 @@ def web_argv(settings: Settings) -> list[str]:
 @click.group()
 def main() -> None:
     """MedTriage: offline clinical triage queue (decision support, not diagnosis)."""
+
+
+main.add_command(models)
 
 
 @main.group()

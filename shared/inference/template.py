@@ -2,8 +2,8 @@
 
 Gemma has no system role: the instruction is prefixed to the first user turn with a blank
 line (as Gemma's own template does with a system message). The template below is Gemma 3's,
-written into a model folder that lacks one (a converted or hand-copied model) by the tests
-and by `medtriage models verify --set-template`; a real MedGemma folder ships its own.
+for a model folder that lacks one (the tests' converted model); a real MedGemma folder ships
+its own `chat_template.jinja`, and a folder without any is refused at load.
 """
 
 from __future__ import annotations
