@@ -55,7 +55,8 @@ class ModelIdentity:
     def label(self) -> str:
         """'google/medgemma-4b-it @ 1a2b3c4d5e6f, 4bit (modified)' for the case page."""
         quant = "" if self.quantization == "none" else f", {self.quantization} (modified)"
-        return f"{self.model_id} @ {self.revision[:12]}{quant}"
+        served = self.revision.startswith("server:")  # a path, not a hash: shown whole
+        return f"{self.model_id} @ {self.revision if served else self.revision[:16]}{quant}"
 
 
 class Backend(Protocol):
