@@ -6,8 +6,10 @@ import importlib
 from collections.abc import Callable
 from typing import cast
 
+from shared.imaging.schema import ImageAnalysisOutput
 from shared.pipelines.base import SAFETY_DISCLAIMER, Pipeline
-from shared.pipelines.text import ClinicalTextOutput, MultimodalPipeline
+from shared.pipelines.image import MultimodalOutput, MultimodalPipeline
+from shared.pipelines.text import ClinicalTextOutput
 
 REGISTRY: dict[str, str] = {
     "clinical-text": "shared.pipelines.text:ClinicalTextPipeline",
@@ -45,6 +47,8 @@ __all__ = [
     "REGISTRY",
     "SAFETY_DISCLAIMER",
     "ClinicalTextOutput",
+    "ImageAnalysisOutput",
+    "MultimodalOutput",
     "MultimodalPipeline",
     "Pipeline",
     "UnknownPipelineError",
