@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from typing import Any
 
 from celery import signals
@@ -32,7 +34,14 @@ def _build_once_per_process(**_: Any) -> None:
     from worker import reconciler
 
     reconciler.forget_inherited()
-    built = runtime.init_runtime(settings)
+    try:
+        built = runtime.init_runtime(settings)
+    except Exception as exc:  # noqa: BLE001 - any failure to build stops the worker
+        # Celery would log a failed signal handler and go on without a pipeline. A model
+        # that cannot load (and no 'deterministic' fallback allowed) stops the whole worker.
+        log.critical("pipeline %s cannot start: %s", settings.pipeline, exc)
+        os.kill(os.getppid(), signal.SIGTERM)
+        os._exit(1)
     log.info("pipeline %s built in process %s", built.pipeline.name, built.identity["pid"])
 
 

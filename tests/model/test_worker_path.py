@@ -63,3 +63,21 @@ def test_case_goes_through_the_model_worker_to_the_board(client, staff, sessions
     (row_on_board,) = client.get("/api/v1/board", headers=headers).get_json()["rows"]
     assert row_on_board["id"] == case["id"] and row_on_board["status"] == "analyzed"
     assert row_on_board["acuity"] == result["acuity"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_model_that_cannot_load_stops_the_worker_naming_the_folder(settings, tmp_path):
+    broken = settings.model_copy(update={
+        "pipeline": "model-text", "model_chain": "medgemma-4b-4bit",
+        "models_dir": str(tmp_path / "models"),
+    })  # fmt: skip
+    process = WorkerProcess(broken, tmp_path)
+    try:
+        process.start(wait=False)
+        assert process.process is not None
+        process.process.wait(timeout=120)
+    finally:
+        process.stop()
+    log = process.log()
+    assert "pipeline model-text cannot start" in log
+    assert f"model folder {tmp_path / 'models' / 'medgemma-4b-it'} does not exist" in log
