@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import threading
@@ -35,39 +34,43 @@ TIMED_BUCKET_S = 30  # "re-triage due" and "overdue" filters are recomputed at l
 
 
 class BodyCache:
-    """Answers already built, by ETag: terminals polling one board state build it once per
-    process, also when they ask at the same moment (the others wait for the one building).
+    """Answers already built, by database state and question: terminals polling one board
+    state build it once per process, also when they ask at the same moment (the others wait
+    for the one building). Each answer's ETag is a hash of its body, so a change the asker
+    cannot see (a case below the page or outside the filter) still answers 304.
     In-process only: board bodies hold patient data, which never goes to Redis."""
 
     def __init__(self, max_entries: int = 32) -> None:
         self.max_entries = max_entries
-        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._bodies: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._building: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def get_or_build(self, etag: str, build: Callable[[], bytes]) -> bytes:
-        """The body for `etag`, built by this call when no other thread has it or is at it."""
+    def get_or_build(self, state: str, build: Callable[[], bytes]) -> tuple[str, bytes]:
+        """(ETag, body) for `state`, built by this call when no other thread has it or is
+        at it."""
         while True:
             with self._lock:
-                body = self._bodies.get(etag)
-                if body is not None:
-                    self._bodies.move_to_end(etag)
-                    return body
-                waiting = self._building.get(etag)
+                found = self._bodies.get(state)
+                if found is not None:
+                    self._bodies.move_to_end(state)
+                    return found
+                waiting = self._building.get(state)
                 if waiting is None:
-                    self._building[etag] = threading.Event()
+                    self._building[state] = threading.Event()
                     break
             waiting.wait(timeout=5)
         try:
             body = build()
+            found = (hashlib.sha256(body).hexdigest()[:32], body)
             with self._lock:
-                self._bodies[etag] = body
+                self._bodies[state] = found
                 while len(self._bodies) > self.max_entries:
                     self._bodies.popitem(last=False)
-            return body
+            return found
         finally:
             with self._lock:
-                self._building.pop(etag).set()
+                self._building.pop(state).set()
 
 
 class QueryClock:
@@ -145,16 +148,14 @@ def api_board() -> Any:
     started = time.perf_counter()
     version = board_version(db)
     bucket = int(time.time() // TIMED_BUCKET_S) if board_filter.timed else None
-    fingerprint = repr((version, sorted(targets().items()), board_filter.key(user.id), bucket))
-    etag = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+    state = repr((version, sorted(targets().items()), board_filter.key(user.id), bucket))
+    etag, body = _cache().get_or_build(
+        state, lambda: _build(board_filter, user.id, settings.board_page_size)
+    )
+    db.rollback()
     if request.if_none_match.contains(etag):
-        db.rollback()
         response = current_app.response_class(status=304)
     else:
-        body = _cache().get_or_build(
-            etag, lambda: _build(board_filter, user.id, settings.board_page_size)
-        )
-        db.rollback()
         response = current_app.response_class(body, mimetype="application/json")
     # The browser keeps no copy (web.transport: no-store); board.js keeps the ETag itself
     # and sends it back, so an unchanged board is still a 304 with no body.
@@ -187,7 +188,6 @@ def _build(board_filter: BoardFilter, user_id: int, page_size: int) -> bytes:
         "always_shown": [int(level) for level in ALWAYS_SHOWN],
         "level_names": {str(level): name for level, name in LEVEL_NAMES.items()},
         "targets": {str(level): minutes for level, minutes in targets().items()},
-        "built_at": now.astimezone(dt.UTC).isoformat(),
     }
     rest = json.dumps(payload, separators=(",", ":"))
     # The rows come as JSON already (most unchanged since the last build): spliced in.

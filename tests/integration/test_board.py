@@ -304,3 +304,18 @@ def test_a_wrong_filter_is_a_400_in_words(client, staff, query, message):
     )
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
+
+
+def test_a_change_below_the_page_answers_304_and_one_on_it_200(paged, staff, sessions):
+    """The ETag is the answer's: a change the terminal cannot see sends nothing again."""
+    token = staff["nurse"].token
+    fours = [submit(paged, token, case_body("low"))["id"] for _ in range(15)]
+    first = board(paged, token)
+    assert [r["id"] for r in first.get_json()["rows"]] == fours[:10]
+    set_case(sessions, fours[14], care_status=CareStatus.IN_ASSESSMENT)  # below the page
+    unseen = board(paged, token, first.headers["ETag"])
+    assert unseen.status_code == 304
+    set_case(sessions, fours[3], care_status=CareStatus.IN_ASSESSMENT)  # on the page
+    seen = board(paged, token, first.headers["ETag"])
+    assert seen.status_code == 200
+    assert seen.get_json()["rows"][3]["care_status"] == "in_assessment"
