@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Integer, Text, and_, cast, false, func, or
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
-from shared.db.models import CareStatus, Case, CaseStatus, User
+from shared.db.models import CareStatus, Case, CaseStatus, Image, User
 from shared.schemas import Acuity, Assessment, VitalConflict
 
 OPEN_STATUSES = (CaseStatus.QUEUED, CaseStatus.RUNNING, CaseStatus.ANALYZED, CaseStatus.FAILED)
@@ -293,6 +293,8 @@ ROW_COLUMNS = (
     # As text: hashable, so the row cache can key on them; decoded only for a new row.
     cast(Case.provisional_reasons, Text).label("reasons_json"),
     cast(Case.vital_conflicts, Text).label("conflicts_json"),
+    # The row's image icon (issue 10): how many images the case carries.
+    select(func.count(Image.id)).where(Image.case_id == Case.id).scalar_subquery().label("images"),
 )
 
 
@@ -338,6 +340,7 @@ def board_row(case: Any, targets: Mapping[int, int]) -> dict[str, Any]:
         "vitals_documented": case.vitals_documented,
         "conflicts": [conflict_view(c) for c in case.vital_conflicts or []],
         "in_filter": bool(getattr(case, "in_filter", True)),
+        "images": len(case.images) if isinstance(case, Case) else int(case.images or 0),
     }
 
 

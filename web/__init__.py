@@ -57,6 +57,7 @@ def create_app(
         errors,
         health,
         highlight,
+        images,
         intake,
         lifecycle,
         system,
@@ -72,4 +73,5 @@ def create_app(
     health.init_app(app)
     for module in (auth, board, intake, cases, lifecycle, admin, audit_trail, health, system):
         app.register_blueprint(module.bp)
+    app.register_blueprint(images.bp)
     return app

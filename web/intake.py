@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 from pydantic import ValidationError
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest
 
 from shared.cases import (
     IdempotencyConflict,
@@ -25,12 +25,14 @@ from shared.cases import (
     form_idempotency_key,
 )
 from shared.db import Case, CaseStatus
+from shared.imaging.errors import ImageRejected
 from shared.queue import QUEUE_ERRORS, Dispatcher
 from shared.schemas import Acuity, CaseIn
 from web import csrf
 from web.auth import STAFF, current_user, requires
 from web.db import get_db
 from web.forms import PLAUSIBLE, c_to_f, case_from_form, field_errors, limits
+from web.images import attach_images, case_body, form_uploads, prepare_uploads
 
 bp = Blueprint("intake", __name__)
 
@@ -72,14 +74,13 @@ def accepted_body(case: Case, dispatch_state: str) -> dict[str, Any]:
 @csrf.exempt
 @requires(*STAFF)
 def api_submit() -> Any:
-    if not request.is_json:
-        raise UnsupportedMediaType("Send the case as JSON (Content-Type: application/json).")
+    body, uploads = case_body()  # JSON (images in base64), or multipart with image files
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= MAX_KEY and key.isprintable()):
         raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} printable characters.")
     try:
         # Strict JSON: a boolean is never an age, "40" is not a number, "yes" not a boolean.
-        case_in = CaseIn.model_validate_json(request.get_data(), strict=True)
+        case_in = CaseIn.model_validate_json(body, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":
@@ -87,6 +88,7 @@ def api_submit() -> Any:
         if first["type"] == "model_type" and not first["loc"]:
             raise BadRequest("The body is not a JSON object.") from None
         return jsonify(error="The case is not valid.", status=422, fields=field_errors(exc)), 422
+    prepared = prepare_uploads(uploads)  # a refused image: 413/415/422, nothing written
     user = current_user()
     assert user is not None
     try:
@@ -96,6 +98,7 @@ def api_submit() -> Any:
     except IdempotencyConflict as exc:
         first = url_for("cases.api_case", public_id=exc.first.public_id)
         return jsonify(error=exc.message, status=422, field="Idempotency-Key", case=first), 422
+    attach_images(case, created, prepared)
     response = jsonify(accepted_body(case, dispatch(case, created)))
     response.status_code = 202
     response.headers["Location"] = url_for("cases.api_case", public_id=case.public_id)
@@ -108,7 +111,7 @@ def api_submit() -> Any:
 FORM_ORDER = (
     "patient_ref", "age_years", "sex", "pregnant", "chief_complaint", "note",
     "respiratory_rate", "spo2", "blood_pressure", "systolic_bp", "diastolic_bp", "heart_rate",
-    "temperature", "consciousness", "on_oxygen", "spo2_scale2", "pain",
+    "temperature", "consciousness", "on_oxygen", "spo2_scale2", "pain", "images",
 )  # fmt: skip
 
 
@@ -138,6 +141,10 @@ def new_case() -> Any:
         if not token:
             errors["form"] = "The form expired; submit it again."
         return intake_page(form, errors, token or uuid.uuid4().hex), 422
+    try:
+        prepared = prepare_uploads(form_uploads())
+    except ImageRejected as exc:
+        return intake_page(form, {"images": exc.message}, token), exc.status
     user = current_user()
     assert user is not None
     try:
@@ -147,6 +154,7 @@ def new_case() -> Any:
         # form token, lets the nurse choose; a correction belongs on the first case's page.
         errors["form"] = SUBMITTED_WITH_OTHER_VALUES
         return intake_page(form, errors, uuid.uuid4().hex), 422
+    attach_images(case, created, prepared)
     state = dispatch(case, created)
     acuity = Acuity(case.provisional_acuity)
     message = (

@@ -20,6 +20,7 @@ from shared import audit
 from shared.board import stored_conflicts
 from shared.db import Case, CaseStatus, Result, utcnow
 from shared.db.models import Observation
+from shared.imaging.cases import analyze_case_images
 from shared.lifecycle import LifecycleError, escalate, retriage_input
 from shared.pipelines.model import model_columns
 from shared.queue import TASK_ANALYZE
@@ -246,6 +247,7 @@ def run_analysis(rt: Runtime, case_id: int) -> str:
         else:
             with heartbeat(rt, case_id, token):
                 try:
+                    analyze_case_images(rt.sessions, rt.settings, case_id)  # never fails it
                     result = run_pipeline(rt, target.stored)
                 except SoftTimeLimitExceeded:
                     result, outcome = None, "analysis exceeded its time limit"

@@ -151,6 +151,7 @@
       const text = conflict.label + " " + conflict.note + " in note vs " + conflict.structured + " typed";
       td.append(flag("conflicting vitals \u2014 re-measure: " + text, "flag-conflict", "\u21c4", conflict.text));
     }
+    if (row.images) td.append(flag(row.images + (row.images > 1 ? " images" : " image"), "flag-image", "\u{1F5BC}", "images attached: open the case"));
     return td;
   }
   function reasonCell(row) {

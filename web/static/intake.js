@@ -9,7 +9,8 @@
   const DRAFT_KEY = "medtriage.intake.draft";
   const UNIT_KEY = "medtriage.temperatureUnit";
   const DRAFT_MAX_AGE_MS = 60 * 60 * 1000;
-  const SKIP = new Set(["csrf_token", "form_token", "then"]);
+  // Files are never kept in a draft (a file name may be the patient's name).
+  const SKIP = new Set(["csrf_token", "form_token", "then", "images"]);
   const checked = Array.from(form.querySelectorAll("input[data-label], input[data-kind]"));
 
   // ---- messages, in the server's words -------------------------------------------------
@@ -266,4 +267,36 @@
     notice.hidden = false;
   }
   if (form.dataset.fresh === "1") restore();
+
+  // ---- images: drag and drop onto the fieldset, and the chosen files listed ---------------
+  const drop = document.getElementById("image-drop");
+  const picker = document.getElementById("f-images");
+  const list = document.getElementById("image-list");
+  function listFiles() {
+    list.replaceChildren();
+    form.querySelectorAll("input[type=file][name=images]").forEach((input) => {
+      Array.from(input.files).forEach((file) => {
+        const item = document.createElement("li");
+        item.textContent = file.name + " (" + (file.size / 1048576).toFixed(1) + " MB)";
+        list.append(item);
+      });
+    });
+  }
+  form.querySelectorAll("input[type=file][name=images]").forEach((input) => {
+    input.addEventListener("change", listFiles);
+  });
+  ["dragenter", "dragover"].forEach((name) => drop.addEventListener(name, (event) => {
+    event.preventDefault();
+    drop.classList.add("dragging");
+  }));
+  ["dragleave", "drop"].forEach((name) => drop.addEventListener(name, () => {
+    drop.classList.remove("dragging");
+  }));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const files = new DataTransfer();
+    Array.from(picker.files).concat(Array.from(event.dataTransfer.files)).forEach((f) => files.items.add(f));
+    picker.files = files.files;
+    listFiles();
+  });
 })();
