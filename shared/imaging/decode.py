@@ -7,7 +7,6 @@ DICOM tags beyond `dicom.TECHNICAL_TAGS`) and anything hidden in the file never 
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +42,7 @@ OTHER_FORMATS = (
 # Active content that has no business inside an image: a polyglot file (an image that is also
 # a web page, script or archive). Markup is searched everywhere (too long to occur by chance
 # in compressed data); binary headers only where data follows the image or in DICOM's preamble.
-MARKUP = re.compile(rb"<script|<html|<\?php|<svg|<iframe|<!doctype|javascript:", re.IGNORECASE)
+MARKUP = (b"<script", b"<html", b"<?php", b"<svg", b"<iframe", b"<!doctype", b"javascript:")
 BINARY_HEADERS = (b"PK\x03\x04", b"%PDF-", b"\x7fELF", b"MZ", b"#!", b"Rar!", b"7z\xbc\xaf")
 ONE_CHANNEL_MODES = {"1", "L", "I;16", "I;16B", "I;16L", "I", "LA"}
 
@@ -130,7 +129,8 @@ def check_upload(data: bytes, filename: str, content_type: str, limits: ImageLim
             f"The file is named or sent as {LABEL[claim]} but contains {LABEL[kind]} data. "
             "Export the image again so that its name matches what it is."
         )
-    if MARKUP.search(data):
+    lowered = data.lower()  # plain substring searches: far faster than a regex on megabytes
+    if any(marker in lowered for marker in MARKUP):
         raise unreadable(DISGUISED)
     if kind == "dicom" and any(data[:128].lstrip(b"\x00").startswith(h) for h in BINARY_HEADERS):
         raise unreadable(DISGUISED)
@@ -246,5 +246,10 @@ def distinct_levels(source: NDArray[Any]) -> int:
     import numpy as np
 
     values = source if source.ndim == 2 else source.mean(axis=2)
-    step = max(1, int((values.size / 4_000_000) ** 0.5))
+    if values.dtype.kind in "iu":  # integer levels: a histogram, not a sort
+        flat = np.asarray(values, dtype=np.int64).ravel()
+        low = int(flat.min())
+        if int(flat.max()) - low < 1 << 20:
+            return int(np.count_nonzero(np.bincount(flat - low)))
+    step = max(1, int((values.size / 1_000_000) ** 0.5))
     return int(np.unique(np.asarray(values[::step, ::step])).size)
