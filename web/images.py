@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
+from shared import audit
 from shared.config import Settings
 from shared.db import Case
 from shared.db.models import Image
@@ -23,7 +24,7 @@ from shared.imaging.errors import ImageRejected, ImagingUnavailable
 from shared.imaging.schema import IMAGE_DISCLAIMER
 from shared.imaging.store import store_for
 from web import MAX_BODY_BYTES
-from web.auth import STAFF, current_user, requires
+from web.auth import READERS, current_user, requires
 from web.db import get_db
 from web.errors import error_response
 
@@ -156,16 +157,28 @@ def _png(data: bytes) -> Response:
 
 
 @bp.get("/images/<public_id>/thumb")
-@requires(*STAFF)
+@requires(*READERS)
 def thumb(public_id: str) -> Response:
     return _png(store_for(settings()).read(_image(public_id).sha256, "thumb.png"))
 
 
 @bp.get("/images/<public_id>/full")
-@requires(*STAFF)
+@requires(*READERS)
 def full(public_id: str) -> Response:
     """The image; a DICOM greyscale image at another window with ?center=&width=."""
     image = _image(public_id)
+    user = current_user()
+    if user is not None:  # opening an image in full is a read of the case, like its page
+        db = get_db()
+        detail = {"image": image.public_id, "window": "center" in request.args}
+        audit.record(
+            db,
+            actor=user.username,
+            action="case.image_viewed",
+            case_id=image.case_id,
+            detail=detail,
+        )
+        db.commit()
     store = store_for(settings())
     center, width = request.args.get("center"), request.args.get("width")
     if center is None or width is None or "raw_range" not in image.tags:
@@ -181,7 +194,7 @@ def full(public_id: str) -> Response:
 
 
 @bp.get("/api/v1/images/<public_id>")
-@requires(*STAFF)
+@requires(*READERS)
 def api_image(public_id: str) -> Any:
     image = _image(public_id)
     return jsonify(image_view(image))
@@ -190,6 +203,15 @@ def api_image(public_id: str) -> Any:
 def _first(value: Any) -> float | None:
     value = value[0] if isinstance(value, list) and value else value
     return float(value) if isinstance(value, int | float) else None
+
+
+@bp.get("/api/v1/cases/<public_id>/images")
+@requires(*READERS)
+def api_case_images(public_id: str) -> Any:
+    case = get_db().query(Case).filter_by(public_id=public_id).one_or_none()
+    if case is None:
+        abort(404, "No such case.")
+    return jsonify(images=[image_view(image) for image in case.images])
 
 
 def image_view(image: Image) -> dict[str, Any]:

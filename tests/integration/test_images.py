@@ -175,6 +175,17 @@ def test_images_are_served_to_logged_in_staff_only_and_never_cached(client, auth
     assert other.status_code == 200 and other.data != full.data
     assert client.get(f"/images/{image.public_id}/full?center=x&width=1").status_code == 422
     assert client.get("/images/not-an-image/full").status_code == 404
+    with sessions() as session:
+        viewed = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "case.image_viewed")
+        ).all()
+        assert len(viewed) == 3 and {e.actor for e in viewed} == {"clinician1"}
+    listed = client.get(
+        f"/api/v1/cases/{response.get_json()['id']}/images",
+        headers={"Authorization": f"Bearer {staff['auditor'].token}"},
+    ).get_json()["images"]
+    assert [i["id"] for i in listed] == [image.public_id] and listed[0]["kind"] == "dicom"
+    assert "raw_range" not in listed[0]["tags"] and listed[0]["window_width"] == 1000.0
 
 
 def test_the_form_takes_an_image_and_refuses_a_bad_one(client, auth, staff, sessions):
