@@ -7,7 +7,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import ValidationError
@@ -55,37 +55,31 @@ def parse(text: str, finish_reason: str) -> tuple[ModelTriageOutput | None, str]
 
 
 class OutputCache:
-    """Validated outputs by (case text, model revision, prompt version, decoding): a repeat
-    skips the model. Held in the worker's memory only: it holds what the model wrote about
-    a patient, which never goes to Redis."""
+    """Verdicts by (case text, model revision, prompt version, decoding): a validated output,
+    or an output that stayed invalid after repair (greedy decoding would write it again). A
+    failed call (server down, timeout) is never kept. A repeat skips the model. Held in the
+    worker's memory only: it holds what the model wrote about a patient, never sent to Redis."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[str, ModelTriageOutput] = OrderedDict()
+        self._items: OrderedDict[str, StructuredResult] = OrderedDict()
 
     @staticmethod
     def key(model: ModelIdentity, prompt: list[object], constrained: bool) -> str:
         material = json.dumps(
-            [
-                model.model_id,
-                model.revision,
-                model.quantization,
-                PROMPT_VERSION,
-                constrained,
-                prompt,
-            ],
-            sort_keys=True,
-            default=str,
-        )
+            [model.model_id, model.revision, model.quantization, PROMPT_VERSION, constrained,
+             prompt],
+            sort_keys=True, default=str,
+        )  # fmt: skip
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def get(self, key: str) -> ModelTriageOutput | None:
+    def get(self, key: str) -> StructuredResult | None:
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
         return None
 
-    def put(self, key: str, value: ModelTriageOutput) -> None:
+    def put(self, key: str, value: StructuredResult) -> None:
         if self.size <= 0:
             return
         self._items[key] = value
@@ -118,7 +112,8 @@ class StructuredRunner:
         cached = self.cache.get(key)
         if cached is not None:
             ms = round((time.perf_counter() - started) * 1000, 3)
-            return StructuredResult("model", cached, cache_hit=True, timings_ms={"cache": ms})
+            return replace(cached, cache_hit=True, tokens_in=0, tokens_out=0, attempts=0,
+                           raw=list(cached.raw), timings_ms={"cache": ms})  # fmt: skip
         result = StructuredResult("deterministic", None)
         reason = ""
         for attempt, schema in enumerate((output_schema(), compact_schema())):
@@ -146,7 +141,9 @@ class StructuredRunner:
             )
             if output is not None:
                 result.outcome, result.output = ("repaired" if attempt else "model"), output
-                self.cache.put(key, output)
+                self.cache.put(key, result)
                 return result
             result.reason = f"invalid after repair: {reason}" if attempt else reason
+        if result.attempts == 2:  # written twice and invalid twice: the same next time
+            self.cache.put(key, result)
         return result

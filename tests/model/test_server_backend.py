@@ -135,3 +135,18 @@ def test_unserved_model_or_no_server_is_a_startup_error(server, tmp_path):
     assert chain.fallbacks[0].reason.startswith(
         f"model server {server.base_url}: APIConnectionError"
     )
+
+
+def test_the_cache_keeps_verdicts_but_never_a_failed_call(server, tmp_path):
+    server.answers = [Answer(text="OK"), Answer(status=503), Answer(text="nope"),
+                      Answer(text="nope")]  # fmt: skip
+    model = pipeline(server, tmp_path)
+    first = model.analyze(ANKLE).details["model_run"]
+    assert first["reason"] == "model call failed: server answered HTTP 503"
+    second = model.analyze(ANKLE).details["model_run"]  # the server is asked again
+    assert not second["cache_hit"] and second["attempts"] == 2
+    assert second["reason"].startswith("invalid after repair: not valid JSON")
+    asked = len(server.requests)
+    third = model.analyze(ANKLE).details["model_run"]  # the same verdict, no request
+    assert third["cache_hit"] and len(server.requests) == asked
+    assert (third["reason"], third["raw_outputs"]) == (second["reason"], ["nope", "nope"])
