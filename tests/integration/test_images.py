@@ -232,7 +232,8 @@ def test_worker_grades_embeds_and_finds_the_earlier_case(
                                                   "model_threads": 1})  # fmt: skip
     worker.start()
     token = staff["nurse"].token
-    first = post_json(client, token, case_body("high"), [b64(png_bytes(radiograph(512)))])
+    dicom = b64(dicom_bytes(ramp16(512), modality="CR"))  # carries the invented identity
+    first = post_json(client, token, case_body("high"), [b64(png_bytes(radiograph(512))), dicom])
     wait_analyzed(sessions, [first.get_json()["id"]], timeout=120)
     second = post_json(
         client, token, case_body("low"), [b64(png_bytes(blurred(radiograph(512, seed=3), 2)))]
@@ -255,3 +256,12 @@ def test_worker_grades_embeds_and_finds_the_earlier_case(
     assert 'data-verdict="unusable"' in page and "severely blurred" in page
     assert "AI-generated" in page and "efficientnet-lite0-imagenet" in page
     assert "context, not a finding" in page
+    with sessions() as session:
+        graded = session.scalars(select(Image).order_by(Image.id)).all()
+        assert [i.quality_verdict is not None for i in graded] == [True, True, True]
+        assert graded[1].analysis["observations"][0]["source"] == "dicom"
+    worker_log = worker.log_path.read_text()
+    assert "triage.analyze_case" in worker_log  # the log is real: the task ran and was logged
+    logs = worker_log + everything_in_the_database(sessions)
+    for value in [*IDENTITY.values(), "Zebedee"]:
+        assert value not in logs
