@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from shared.db.models import Disposition
-from shared.schemas import Acuity, VitalSigns
+from shared.schemas import Acuity, VitalSigns, text_problem
 
 MAX_LINE_CHARS = 2000
 MAX_CASE_NOTE_CHARS = 5000
@@ -36,9 +36,12 @@ class StateConflict(LifecycleError):
     status = 409
 
 
-def _no_control(value: str | None) -> str | None:
-    if value is not None and any(ord(c) < 32 and c not in "\n\r\t" for c in value):
-        raise ValueError("contains control characters")
+def _no_control(value: Any) -> Any:
+    """The same rule as a case's own text: no control or text-direction characters (checked
+    before whitespace is stripped, so a trailing one is refused, not silently dropped)."""
+    problem = text_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -65,7 +68,7 @@ class ObservationIn(BaseModel):
     vitals: VitalSigns
     note: Line = ""
 
-    _clean = field_validator("note")(_no_control)
+    _clean = field_validator("note", mode="before")(_no_control)
 
     @field_validator("vitals")
     @classmethod
@@ -83,7 +86,14 @@ class OverrideIn(BaseModel):
     acuity: Acuity | None
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
-    _clean = field_validator("reason")(_no_control)
+    @field_validator("acuity", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # true == 1 would otherwise be level 1
+            raise ValueError("must be a level from 1 to 5, not true or false")
+        return value
+
+    _clean = field_validator("reason", mode="before")(_no_control)
 
 
 class DispositionIn(BaseModel):
@@ -97,4 +107,4 @@ class NoteIn(BaseModel):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CASE_NOTE_CHARS)
     ]
 
-    _clean = field_validator("text")(_no_control)
+    _clean = field_validator("text", mode="before")(_no_control)

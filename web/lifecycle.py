@@ -119,24 +119,32 @@ def _dispatch(outcome: Outcome) -> str | None:
     return "sent" if dispatcher.send(case.id, case.acuity) else "pending"
 
 
-def _perform(public_id: str, action: str, data: dict[str, Any], key: str | None) -> Outcome:
+def _perform(public_id: str, action: str, parsed: BaseModel, key: str | None) -> Outcome:
     user = current_user()
     assert user is not None
-    parsed: BaseModel = ACTIONS[action].schema.model_validate(data)
     return act(get_db(), user, public_id, action, parsed, areas=areas(), key=key)
 
 
 def _api(public_id: str, action: str) -> Any:
     if request.content_length and not request.is_json:
         raise UnsupportedMediaType("Send the request as JSON (Content-Type: application/json).")
-    data = request.get_json(silent=True) if request.content_length else {}
-    if not isinstance(data, dict):
-        raise BadRequest("The body is not a JSON object.")
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= MAX_KEY and key.isprintable()):
         raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} printable characters.")
     try:
-        outcome = _perform(public_id, action, data, key)
+        # Strict JSON, as at intake: true is not a level, "140" is not a heart rate; the
+        # parser's own depth limit turns a body nested 1,000 deep into a 400, not a 500.
+        body = request.get_data() if request.content_length else b"{}"
+        parsed = ACTIONS[action].schema.model_validate_json(body, strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise BadRequest("The body is not valid JSON.") from None
+        if first["type"] == "model_type" and not first["loc"]:
+            raise BadRequest("The body is not a JSON object.") from None
+        return jsonify(error="The request is not valid.", status=422, fields=field_errors(exc)), 422
+    try:
+        outcome = _perform(public_id, action, parsed, key)
     except ValidationError as exc:
         return jsonify(error="The request is not valid.", status=422, fields=field_errors(exc)), 422
     except LifecycleError as exc:
@@ -158,8 +166,8 @@ def _form(public_id: str, action: str) -> Any:
     if not 0 < len(token) <= MAX_KEY:
         return render_case(public_id, {action: "The form expired; submit it again."}, 422)
     try:
-        data = form_data(action, request.form)
-        outcome = _perform(public_id, action, data, form_idempotency_key(token))
+        parsed = ACTIONS[action].schema.model_validate(form_data(action, request.form))
+        outcome = _perform(public_id, action, parsed, form_idempotency_key(token))
     except ValidationError as exc:
         return render_case(public_id, {action: form_message(exc)}, 422)
     except LifecycleError as exc:
