@@ -302,8 +302,14 @@ def _load(session: Session, public_id: str) -> Case:
     return case
 
 
+def request_hash(action: str, data: BaseModel) -> str:
+    """What a key was used for: the action and its validated fields (a retry that sends the
+    same fields in another order or spacing is the same request)."""
+    return hashlib.sha256(f"{action}\n{data.model_dump_json()}".encode()).hexdigest()
+
+
 def _replay(
-    session: Session, user: Principal, key: str, public_id: str, action: str
+    session: Session, user: Principal, key: str, public_id: str, action: str, digest: str
 ) -> Case | None:
     prior = session.scalar(
         select(ActionKey).where(ActionKey.user_id == user.id, ActionKey.key == key)
@@ -313,6 +319,12 @@ def _replay(
     case = session.get(Case, prior.case_id)
     if case is None or case.public_id != public_id or prior.action != action:
         raise StateConflict("This Idempotency-Key was already used for another request.")
+    if prior.request_hash is not None and prior.request_hash != digest:
+        raise LifecycleError(
+            "This Idempotency-Key was already used with different values; nothing was "
+            "changed. Send a new key for a new request.",
+            "Idempotency-Key",
+        )
     return case
 
 
@@ -330,8 +342,9 @@ def act(
     spec = ACTIONS[action]
     if user.role not in spec.roles:
         raise NotAllowed("Your role does not allow this.")
+    digest = request_hash(action, data)
     if key is not None:
-        replayed = _replay(session, user, key, public_id, action)
+        replayed = _replay(session, user, key, public_id, action, digest)
         if replayed is not None:
             session.rollback()
             return Outcome(replayed, replayed=True)
@@ -342,7 +355,11 @@ def act(
             raise StateConflict(f"This case is closed ({label}); nothing was changed.")
         spec.apply(session, user, case, data, areas)
         if key is not None:
-            session.add(ActionKey(user_id=user.id, key=key, case_id=case.id, action=action))
+            session.add(
+                ActionKey(
+                    user_id=user.id, key=key, case_id=case.id, action=action, request_hash=digest
+                )
+            )
         session.commit()
     except LifecycleError:
         session.rollback()
@@ -350,7 +367,7 @@ def act(
     except IntegrityError:
         session.rollback()
         # Two requests with one key raced: the first one's commit stands.
-        replayed = _replay(session, user, key, public_id, action) if key else None
+        replayed = _replay(session, user, key, public_id, action, digest) if key else None
         if replayed is None:
             raise
         session.rollback()

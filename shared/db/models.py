@@ -385,6 +385,8 @@ class ActionKey(Base):
     key: Mapped[str] = mapped_column(String(128))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     action: Mapped[str] = mapped_column(String(32))
+    # SHA-256 of the validated request: the same key with another body is refused, not replayed.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -219,6 +219,11 @@ def test_idempotency_key_makes_a_repeated_action_one(client, staff, sessions):
     assert len(events(sessions, "case.overridden")) == 1
     other = call(client, token, case, "notes", {"text": "x"}, key="ov-1")
     assert other.status_code == 409 and "already used" in other.get_json()["error"]
+    # The same key with another level is refused, not answered with the first override.
+    changed = call(client, token, case, "override", {**body, "acuity": 1}, key="ov-1")
+    assert changed.status_code == 422 and "different values" in changed.get_json()["error"]
+    assert get_case(client, token, case)["acuity"] == 3
+    assert len(events(sessions, "case.overridden")) == 1
 
 
 def test_an_action_whose_audit_event_fails_changes_nothing(
