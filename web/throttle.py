@@ -68,11 +68,18 @@ def failed(_response: Response) -> bool:
     return bool(g.get("password_failed", False))
 
 
+def _seconds_left(found: RequestLimit | None) -> int:
+    """Seconds until a lockout ends: at least 1, at most its window (the storage keeps whole
+    seconds, so the raw difference can round up past the window)."""
+    if found is None:
+        return 60
+    window = found.limit.get_expiry()
+    return max(1, min(window, math.ceil(found.reset_at - time.time())))
+
+
 def retry_after_s() -> int:
-    """Seconds until the lockout this request met ends (at least 1)."""
-    found = limiter.current_limit
-    reset_at = found.reset_at if found is not None else time.time() + 60
-    return max(1, math.ceil(reset_at - time.time()))
+    """Seconds until the lockout this request met ends."""
+    return _seconds_left(limiter.current_limit)
 
 
 def _known_username() -> str | None:
@@ -87,7 +94,7 @@ def on_breach(breached: RequestLimit) -> None:
     """One audit event when a lockout begins (not one per refused attempt, so a flood cannot
     fill the audit trail): the first refusal marks the lockout in Redis for its length."""
     by = "username" if "/user:" in breached.key else "address"
-    seconds = max(1, math.ceil(breached.reset_at - time.time()))
+    seconds = _seconds_left(breached)
     client = current_app.extensions["login_sessions"].client
     try:
         first = bool(client.set(LOCK_MARK.format(key=breached.key), 1, nx=True, ex=seconds))

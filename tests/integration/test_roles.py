@@ -49,6 +49,11 @@ EXPECTED = {
     "admin.revoke_token": {"admin"},
     "admin.set_active": {"admin"},
     "admin.reset_password": {"admin"},
+    # Images (issue 10): every reader of a case page may see its images.
+    "images.thumb": {"nurse", "clinician", "admin", "auditor"},
+    "images.full": {"nurse", "clinician", "admin", "auditor"},
+    "images.api_image": {"nurse", "clinician", "admin", "auditor"},
+    "images.api_case_images": {"nurse", "clinician", "admin", "auditor"},
     "audit_trail.events": {"auditor", "admin"},
     "audit_trail.export": {"auditor", "admin"},
 }
