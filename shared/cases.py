@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.accounts import Principal
+from shared.audit_origin import current_origin
 from shared.board import board_row, conflict_view, iso, stored_conflicts
 from shared.clinical.engine import assess_case
 from shared.db.models import AuditEvent, CareStatus, Case, CaseStatus, Result, utcnow
@@ -84,6 +85,7 @@ def create_case(
         "updated_at": now,
     }
     event = {
+        "via": current_origin(),  # api or form; the one-statement insert skips column defaults
         "actor": user.username,
         "action": "case.submitted",
         "detail": {
@@ -117,7 +119,7 @@ def _intake_statements() -> tuple[Insert, Insert, Insert]:
     """Built once: per-request statement construction costs more CPU than the insert."""
     cases, events = cast(Table, Case.__table__), cast(Table, AuditEvent.__table__)
     case_values = {name: bindparam(name, type_=cases.c[name].type) for name in CASE_COLUMNS}
-    event_columns = ["at", "actor", "action", "case_id", "detail"]
+    event_columns = ["at", "actor", "action", "case_id", "detail", "via"]
     insert_case = cases.insert().values(case_values).returning(cases.c.id)
     insert_event = events.insert().values(
         {name: bindparam(name, type_=events.c[name].type) for name in event_columns}
@@ -133,6 +135,7 @@ def _intake_statements() -> tuple[Insert, Insert, Insert]:
                 bindparam("action", type_=events.c.action.type),
                 new_case.c.id,
                 bindparam("detail", type_=events.c.detail.type),
+                bindparam("via", type_=events.c.via.type),
             ),
         )
         .returning(events.c.case_id)

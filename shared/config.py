@@ -186,12 +186,14 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one generated once and kept in the instance folder."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.instance_path / "secret_key"
+        return self.secret_key or self.instance_secret("secret_key")
+
+    def instance_secret(self, name: str) -> str:
+        """A random secret kept in the instance folder (0600 in 0700), made on first use."""
+        path = self.instance_path / name
         self.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
-            # O_EXCL: when several web workers start at once, exactly one writes the key.
+            # O_EXCL: when several processes start at once, exactly one writes the secret.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             pass

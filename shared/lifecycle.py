@@ -117,6 +117,19 @@ def _move(session: Session, user: Principal, case: Case, data: AreaIn, areas: li
     )
 
 
+def intake_fields(case: Case) -> dict[str, Any]:
+    """The case as it came in, as `CaseIn` fields (stored values, not validated again)."""
+    return {
+        "patient_ref": case.patient_ref,
+        "age_years": case.age_years,
+        "sex": case.sex,
+        "pregnant": case.pregnant,
+        "chief_complaint": case.chief_complaint,
+        "note": case.note,
+        "vitals": case.vitals,
+    }
+
+
 def retriage_input(case: Case, lines: list[str], vitals: VitalSigns) -> CaseIn:
     """What a re-triage analyzes: the case as it came in, the note with every re-triage line
     after it (the latest last), and the vital signs measured now."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shared.board import iso
 from shared.clinical.engine import assess_case
 from shared.db.models import AuditEvent, CareStatus, Case, CaseNote, Observation, Result, User
+from shared.lifecycle import intake_fields
 from shared.nlp.complaints import match_complaints
 from shared.nlp.findings import find_findings
 from shared.safety.schema import MODEL_OUTPUT_KEY, SafeTriageOutput
@@ -131,16 +132,7 @@ def _intake_news2(case: Case, results: list[Result]) -> int | None:
         total = (intake[-1].payload.get("assessment") or {}).get("news2", {}).get("total")
         return total if isinstance(total, int) else None
     try:
-        case_in = CaseIn.model_validate(
-            {
-                "age_years": case.age_years,
-                "sex": case.sex,
-                "pregnant": case.pregnant,
-                "chief_complaint": case.chief_complaint,
-                "note": case.note,
-                "vitals": case.vitals,
-            }
-        )
+        case_in = CaseIn.model_validate(intake_fields(case))
     except ValidationError:
         return None
     return assess_case(case_in).news2.total

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from flask import Flask, Response, jsonify, render_template, request
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from shared.db import DatabaseNotAvailableError
 from shared.db.session import is_outage
@@ -24,6 +26,25 @@ def error_response(status: int, message: str, **extra: object) -> tuple[Response
     if wants_json():
         return jsonify(error=message, status=status, **extra), status
     return render_template("error.html", status=status, message=message), status
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_strict_json(schema: type[M], body: bytes) -> M:
+    """An API body as `schema`, in strict JSON mode: a boolean is never a number, "40" is not
+    a number, "yes" not a boolean. A body that is not JSON (nested past the parser's depth
+    limit included) or not an object is a 400; field errors raise ValidationError, for the
+    caller's 422 with the field names."""
+    try:
+        return schema.model_validate_json(body, strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise BadRequest("The body is not valid JSON.") from None
+        if first["type"] == "model_type" and not first["loc"]:
+            raise BadRequest("The body is not a JSON object.") from None
+        raise
 
 
 def init_app(app: Flask) -> None:

@@ -31,6 +31,7 @@ from shared.schemas import Acuity, CaseIn
 from web import csrf
 from web.auth import STAFF, current_user, requires
 from web.db import get_db
+from web.errors import parse_strict_json
 from web.forms import PLAUSIBLE, c_to_f, case_from_form, field_errors, limits
 from web.images import attach_images, case_body, form_uploads, prepare_uploads
 
@@ -79,14 +80,8 @@ def api_submit() -> Any:
     if key is not None and not (0 < len(key) <= MAX_KEY and key.isprintable()):
         raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} printable characters.")
     try:
-        # Strict JSON: a boolean is never an age, "40" is not a number, "yes" not a boolean.
-        case_in = CaseIn.model_validate_json(body, strict=True)
+        case_in = parse_strict_json(CaseIn, body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] == "json_invalid":
-            raise BadRequest("The body is not valid JSON.") from None
-        if first["type"] == "model_type" and not first["loc"]:
-            raise BadRequest("The body is not a JSON object.") from None
         return jsonify(error="The case is not valid.", status=422, fields=field_errors(exc)), 422
     prepared = prepare_uploads(uploads)  # a refused image: 413/415/422, nothing written
     user = current_user()

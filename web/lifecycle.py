@@ -28,7 +28,7 @@ from web import csrf
 from web.auth import current_user, requires
 from web.cases import api_body, render_case
 from web.db import get_db
-from web.errors import error_response
+from web.errors import error_response, parse_strict_json
 from web.forms import field_errors
 
 bp = Blueprint("lifecycle", __name__)
@@ -132,16 +132,10 @@ def _api(public_id: str, action: str) -> Any:
     if key is not None and not (0 < len(key) <= MAX_KEY and key.isprintable()):
         raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} printable characters.")
     try:
-        # Strict JSON, as at intake: true is not a level, "140" is not a heart rate; the
-        # parser's own depth limit turns a body nested 1,000 deep into a 400, not a 500.
-        body = request.get_data() if request.content_length else b"{}"
-        parsed = ACTIONS[action].schema.model_validate_json(body, strict=True)
+        # Strict JSON, as at intake: true is not a level, "140" is not a heart rate.
+        raw = request.get_data() if request.content_length else b"{}"
+        parsed = parse_strict_json(ACTIONS[action].schema, raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] == "json_invalid":
-            raise BadRequest("The body is not valid JSON.") from None
-        if first["type"] == "model_type" and not first["loc"]:
-            raise BadRequest("The body is not a JSON object.") from None
         return jsonify(error="The request is not valid.", status=422, fields=field_errors(exc)), 422
     try:
         outcome = _perform(public_id, action, parsed, key)

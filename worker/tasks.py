@@ -21,7 +21,7 @@ from shared.board import stored_conflicts
 from shared.db import Case, CaseStatus, Result, utcnow
 from shared.db.models import Observation
 from shared.imaging.cases import analyze_case_images
-from shared.lifecycle import LifecycleError, escalate, retriage_input
+from shared.lifecycle import LifecycleError, escalate, intake_fields, retriage_input
 from shared.pipelines.model import model_columns
 from shared.queue import TASK_ANALYZE
 from shared.schemas import Acuity, CaseIn, TriageResult, VitalSigns
@@ -67,18 +67,6 @@ class Target:
     stored: dict[str, Any]
 
 
-def _intake_input(case: Case) -> dict[str, Any]:
-    return {
-        "patient_ref": case.patient_ref,
-        "age_years": case.age_years,
-        "sex": case.sex,
-        "pregnant": case.pregnant,
-        "chief_complaint": case.chief_complaint,
-        "note": case.note,
-        "vitals": case.vitals,
-    }
-
-
 def _target(rt: Runtime, session: Session, case: Case) -> Target:
     observations = session.scalars(
         select(Observation).where(Observation.case_id == case.id).order_by(Observation.id)
@@ -88,7 +76,7 @@ def _target(rt: Runtime, session: Session, case: Case) -> Target:
         vitals = VitalSigns.model_validate(latest.vitals)
         case_in = retriage_input(case, [o.note_line for o in observations], vitals)
         return Target(analysis_key(rt, latest.id), latest.id, case_in.model_dump(mode="json"))
-    return Target(analysis_key(rt), None, _intake_input(case))
+    return Target(analysis_key(rt), None, intake_fields(case))
 
 
 def claim(rt: Runtime, case_id: int) -> Target | None:

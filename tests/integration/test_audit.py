@@ -299,15 +299,7 @@ def test_reads_of_a_case_are_events_and_the_board_is_not(analyzed, client, staff
     assert board_events is None
 
 
-def test_intake_events_say_api_or_form(request, client, staff, auth, sessions):
-    if "postgresql" in request.node.callspec.id:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="shared/cases.py's one-statement PostgreSQL insert names its event "
-                "columns and leaves out `via` (its owner adds it)",
-            )
-        )
+def test_intake_events_say_api_or_form(client, staff, auth, sessions):
     submit(client, staff["nurse"].token, case_body("low"))
     auth.login(staff["nurse"].username)
     page = client.get("/cases/new").get_data(as_text=True)
