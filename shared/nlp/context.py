@@ -497,6 +497,8 @@ class ContextDocument:
 
     def sentence(self, start: int, end: int) -> tuple[int, int]:
         """Bounds of the sentence or clause holding the target."""
+        if not self._starts:  # one sentence: most short texts
+            return 0, len(self.text)
         i = bisect_right(self._ends, start) - 1
         j = bisect_left(self._starts, end)
         left = self._ends[i] if i >= 0 else 0
