@@ -13,7 +13,7 @@ from sqlalchemy import select
 from shared.db import Case
 from tests.browser.test_board_acuity import screenshot
 from tests.conftest import PASSWORD
-from tests.support.browser import chromium, login, serve
+from tests.support.browser import logged_in_page
 from tests.support.cases import wait_analyzed
 from tests.support.images import blurred, png_bytes, radiograph
 
@@ -25,14 +25,8 @@ pytestmark = [
 
 @pytest.fixture
 def page(app, staff) -> Iterator[Any]:
-    with serve(app) as base, chromium() as browser:
-        context = browser.new_context(base_url=base)
-        page = context.new_page()
-        page.goto("/login")
-        login(page, staff["nurse"].username, PASSWORD)
-        page.wait_for_url("**/")
-        yield page
-        context.close()
+    with logged_in_page(app, staff["nurse"].username, PASSWORD) as nurse:
+        yield nurse
 
 
 def fill_case(page: Any, complaint: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.support.browser import chromium, login, serve
+from tests.support.browser import logged_in_page
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,14 +34,8 @@ KLM_KEYSTROKE_S = 0.28  # Card, Moran & Newell: an average non-secretarial typis
 
 @pytest.fixture
 def page(app, staff) -> Iterator[Any]:
-    with serve(app) as base, chromium() as browser:
-        context = browser.new_context(base_url=base)
-        page = context.new_page()
-        page.goto("/login")
-        login(page, staff["nurse"].username, PASSWORD)
-        page.wait_for_url("**/")
-        yield page
-        context.close()
+    with logged_in_page(app, staff["nurse"].username, PASSWORD) as nurse:
+        yield nurse
 
 
 class Keyboard:

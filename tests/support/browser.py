@@ -58,3 +58,18 @@ def login(page: Any, username: str, password: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("form.stack button[type=submit]")
+
+
+@contextlib.contextmanager
+def logged_in_page(app: Flask, username: str, password: str) -> Iterator[Any]:
+    """A Chromium page on the served app, logged in as `username`, on the board."""
+    with serve(app) as base, chromium() as browser:
+        context = browser.new_context(base_url=base)
+        page = context.new_page()
+        page.goto("/login")
+        login(page, username, password)
+        page.wait_for_url("**/")
+        try:
+            yield page
+        finally:
+            context.close()
