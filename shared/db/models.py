@@ -390,6 +390,30 @@ class ActionKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Hl7Message(Base):
+    """An HL7 v2 message received over MLLP (shared.interop): who sent it, its control id
+    (MSH-10, unique per sending application and facility, so a resent message is answered
+    again and never applied twice), the ACK code sent back and why; never its content."""
+
+    __tablename__ = "hl7_messages"
+    __table_args__ = (UniqueConstraint("sending_application", "sending_facility", "control_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sending_application: Mapped[str] = mapped_column(String(227))
+    sending_facility: Mapped[str] = mapped_column(String(227))
+    control_id: Mapped[str] = mapped_column(String(199))
+    message_type: Mapped[str] = mapped_column(String(32))  # "ADT^A04", "ORU^R01"
+    # SHA-256 of the message as received: the same control id with other content is noticed.
+    message_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    ack_code: Mapped[str] = mapped_column(String(2))  # AA, AE, AR
+    # The reason sent in MSA-3/ERR when not AA: written by this code, never patient data.
+    error: Mapped[str | None] = mapped_column(String(500))
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+
+
 class AuditEvent(Base):
     """Append-only. Written without a lock; the sealer later links each event to its
     predecessor (seq, prev_hash, hash: an HMAC with a key kept outside the database) and
@@ -436,6 +460,7 @@ __all__ = [
     "CaseNote",
     "CaseStatus",
     "Disposition",
+    "Hl7Message",
     "Image",
     "Observation",
     "Result",
