@@ -118,6 +118,14 @@ class Settings(BaseSettings):
         "", description="append-only file of sealed heads; empty = instance_path/audit-anchor.log"
     )
 
+    # FHIR out (shared/interop/fhir.py; README: FHIR and OpenAPI): the site's own systems
+    fhir_patient_system: str = Field(
+        "urn:medtriage:patient-ref", description="identifier system of the nurse's patient ref"
+    )
+    fhir_acuity_system: str = Field(
+        "urn:medtriage:CodeSystem:acuity", description="local CodeSystem of acuity 1-5"
+    )
+
     # First admin, created by `medtriage up` on an empty database
     admin_username: str = "admin"
     admin_password: str = ""
