@@ -129,6 +129,25 @@ class Disposition(str, enum.Enum):
         return self.value.replace("_", " ")
 
 
+class LevelOfCare(str, enum.Enum):
+    """Where an admitted patient went (site calibration counts HDU and ICU as critical)."""
+
+    WARD = "ward"
+    HDU = "hdu"
+    ICU = "icu"
+
+
+class FollowUp(str, enum.Enum):
+    """What a clinician learned after the disposition (site calibration's outcome)."""
+
+    DIED_WITHIN_30_DAYS = "died_within_30_days"
+    ALIVE_AT_30_DAYS = "alive_at_30_days"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -248,6 +267,12 @@ class Case(Base):
     )
     disposed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The outcome site calibration learns from (shared.calibration.outcome), never the override.
+    level_of_care: Mapped[LevelOfCare | None] = mapped_column(
+        _enum(LevelOfCare, "level_of_care", 8)
+    )
+    followup: Mapped[FollowUp | None] = mapped_column(_enum(FollowUp, "followup", 32))
+    followup_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
     assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
@@ -301,6 +326,8 @@ class Result(Base):
     model_revision: Mapped[str | None] = mapped_column(String(100), index=True)
     model_backend: Mapped[str | None] = mapped_column(String(32))
     model_quantization: Mapped[str | None] = mapped_column(String(16))
+    # The site calibration model that scored this result (CalibrationModel.version; NULL: none).
+    calibration_version: Mapped[int | None] = mapped_column(index=True)
 
     case: Mapped[Case] = relationship(back_populates="results")
 
@@ -414,6 +441,31 @@ class Hl7Message(Base):
     )
 
 
+class CalibrationModel(Base):
+    """A site calibration model (shared.calibration): coefficients as JSON, never a pickle,
+    with its training window, data hash, metrics and scikit-learn version. At most one is
+    active; activating is an admin's audited action."""
+
+    __tablename__ = "calibration_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    trained_since: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    trained_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    data_hash: Mapped[str] = mapped_column(String(64))
+    n_cases: Mapped[int]
+    n_events: Mapped[int]
+    features: Mapped[list[Any]] = mapped_column(JSON)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sklearn_version: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(default=False)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    activated_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class AuditEvent(Base):
     """Append-only. Written without a lock; the sealer later links each event to its
     predecessor (seq, prev_hash, hash: an HMAC with a key kept outside the database) and
@@ -455,13 +507,16 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "CalibrationModel",
     "CareStatus",
     "Case",
     "CaseNote",
     "CaseStatus",
     "Disposition",
+    "FollowUp",
     "Hl7Message",
     "Image",
+    "LevelOfCare",
     "Observation",
     "Result",
     "Risk",
