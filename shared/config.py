@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     image_encoder: str = Field("", description="encoder profile; empty = quality only")
     image_similar_count: int = Field(3, ge=0, description="similar earlier cases shown; 0 = off")
 
+    # Site calibration (shared/calibration; README: Site calibration)
+    calibration_min_events: int = Field(
+        100, ge=1, description="critical outcomes in the training data before activation"
+    )
+    calibration_threshold: float = Field(
+        0.3, gt=0, lt=1, description="a probability above this makes the level one more urgent"
+    )
+    calibration_admission_outcome: bool = Field(
+        False, description="count any admission as a critical outcome, not only HDU/ICU/death"
+    )
+
     # Login sessions (server-side, in Redis; see shared/sessions.py)
     idle_lock_minutes: float = Field(
         10, gt=0, description="a terminal locks, and its session ends, after this long idle"
