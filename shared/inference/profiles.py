@@ -27,7 +27,8 @@ class ModelProfile:
     quantization: Quantization = "none"
     max_new_tokens: int = 400
     max_input_tokens: int = 4096
-    images: bool = False  # takes an image beside the text
+    images: bool = False  # takes an image beside the text (a multimodal profile)
+    max_images: int = 0  # images per prompt (vLLM: --limit-mm-per-prompt '{"image":N}')
     version: str = "1.0"  # the model's release, shown beside its output
 
     def path(self, models_dir: Path) -> Path:
@@ -43,6 +44,7 @@ def _medgemma_4b(name: str, quantization: Quantization) -> ModelProfile:
         folder="medgemma-4b-it",
         quantization=quantization,
         images=True,
+        max_images=4,  # 256 tokens each
     )
 
 
@@ -85,6 +87,7 @@ PROFILES: dict[str, ModelProfile] = {
             "google/medgemma-4b-it",
             served_name="medgemma-4b",
             images=True,
+            max_images=4,
         ),
         ModelProfile(
             "medgemma-27b-vllm",
@@ -123,5 +126,17 @@ def chain_names(chain: str) -> list[str]:
             raise UnknownProfileError(
                 f"unknown model profile {name!r} in the chain; choose from {sorted(PROFILES)} "
                 f"or {DETERMINISTIC!r}"
+            )
+    return names
+
+
+def multimodal_chain_names(chain: str) -> list[str]:
+    """Like chain_names, for MEDTRIAGE_MULTIMODAL_CHAIN: every profile must take images."""
+    names = chain_names(chain)
+    for name in names:
+        if name != DETERMINISTIC and not PROFILES[name].images:
+            raise UnknownProfileError(
+                f"model profile {name!r} does not take images; choose from "
+                f"{sorted(n for n, p in PROFILES.items() if p.images)} or {DETERMINISTIC!r}"
             )
     return names
