@@ -29,6 +29,7 @@ from shared.db.models import (
     CaseNote,
     CaseStatus,
     Disposition,
+    FollowUp,
     Observation,
     Role,
     User,
@@ -39,6 +40,7 @@ from shared.lifecycle_inputs import (
     AreaIn,
     CaseNotFound,
     DispositionIn,
+    FollowUpIn,
     LifecycleError,
     NotAllowed,
     NoteIn,
@@ -265,6 +267,7 @@ def _dispose(
         )
     case.care_status = CareStatus.DISPOSED
     case.disposition = data.disposition
+    case.level_of_care = data.level_of_care
     case.disposed_at = utcnow()
     case.disposed_by_id = user.id
     case.status = CaseStatus.CLOSED  # off the board; a pending analysis is skipped
@@ -273,7 +276,29 @@ def _dispose(
         actor=_actor(user),
         action="case.disposed",
         case_id=case.id,
-        detail={"disposition": data.disposition.value},
+        detail={
+            "disposition": data.disposition.value,
+            "level_of_care": data.level_of_care and data.level_of_care.value,
+        },
+    )
+
+
+def _follow_up(
+    session: Session, user: Principal, case: Case, data: FollowUpIn, _areas: list[str]
+) -> None:
+    """The outcome after the disposition (site calibration learns from it); a correction
+    replaces it and the audit trail keeps both."""
+    if case.care_status != CareStatus.DISPOSED:
+        raise StateConflict("A follow-up is recorded after the disposition.", "outcome")
+    previous: FollowUp | None = case.followup
+    case.followup = data.outcome
+    case.followup_at = utcnow()
+    audit.record(
+        session,
+        actor=_actor(user),
+        action="case.followed_up",
+        case_id=case.id,
+        detail={"outcome": data.outcome.value, "previous": previous and previous.value},
     )
 
 
@@ -298,6 +323,7 @@ ACTIONS: dict[str, Action] = {
     "override": Action(OverrideIn, frozenset({Role.CLINICIAN}), _override),
     "disposition": Action(DispositionIn, CARE_ROLES, _dispose),
     "notes": Action(NoteIn, CARE_ROLES, _note, open_only=False),
+    "followup": Action(FollowUpIn, frozenset({Role.CLINICIAN}), _follow_up, open_only=False),
 }
 
 

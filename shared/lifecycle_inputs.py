@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
-from shared.db.models import Disposition
+from shared.db.models import Disposition, FollowUp, LevelOfCare
 from shared.schemas import Acuity, VitalSigns, text_problem
 
 MAX_LINE_CHARS = 2000
@@ -97,8 +97,24 @@ class OverrideIn(BaseModel):
 
 
 class DispositionIn(BaseModel):
+    """The disposition; an admission may say where to (ward, HDU or ICU)."""
+
     model_config = ConfigDict(extra="forbid")
     disposition: Disposition
+    level_of_care: LevelOfCare | None = None
+
+    @model_validator(mode="after")
+    def _care_level_only_for_admit(self) -> DispositionIn:
+        if self.level_of_care is not None and self.disposition != Disposition.ADMIT:
+            raise ValueError("level_of_care goes with an admission only")
+        return self
+
+
+class FollowUpIn(BaseModel):
+    """What was learned after the disposition, e.g. that the patient died within 30 days."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcome: FollowUp
 
 
 class NoteIn(BaseModel):

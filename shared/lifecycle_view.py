@@ -211,7 +211,11 @@ def describe(event: AuditEvent, notes: dict[int, str]) -> str:
         case "case.override_withdrawn":
             return f"Override withdrawn by {who}: {d.get('reason')}"
         case "case.disposed":
-            return f"Disposition by {who}: {str(d.get('disposition')).replace('_', ' ')}"
+            text = f"Disposition by {who}: {str(d.get('disposition')).replace('_', ' ')}"
+            care = d.get("level_of_care")
+            return text + (f" ({str(care).upper()})" if care else "")
+        case "case.followed_up":
+            return f"Follow-up by {who}: {str(d.get('outcome')).replace('_', ' ')}"
         case "case.note_added":
             return f"Note by {who}: {notes.get(int(d.get('note_id') or 0), '')}"
     return f"{event.action} by {who}"
@@ -285,6 +289,10 @@ def care_view(session: Session, case: Case, targets: dict[int, int]) -> dict[str
         "disposition_label": case.disposition.label if case.disposition else None,
         "disposed_at": iso(case.disposed_at),
         "disposed_by": names.get(case.disposed_by_id or 0),
+        "level_of_care": case.level_of_care.value if case.level_of_care else None,
+        "followup": case.followup.value if case.followup else None,
+        "followup_label": case.followup.label if case.followup else None,
+        "followup_at": iso(case.followup_at),
         "intake_vitals": readable_vitals(case.vitals),
         "news2_trend": trend,
         "news2_trend_text": " → ".join(

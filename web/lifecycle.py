@@ -42,6 +42,7 @@ DONE_MESSAGES = {
     "override": "Acuity set to {level}.",
     "disposition": "Case closed: {disposition}.",
     "notes": "Note added.",
+    "followup": "Follow-up outcome recorded.",
 }
 
 
@@ -67,6 +68,8 @@ LABELS = {
     "text": "Note",
     "area": "Area",
     "assign_to": "Assign to",
+    "level_of_care": "Level of care",
+    "outcome": "Outcome",
 }
 
 
@@ -90,7 +93,12 @@ def form_data(action: str, form: MultiDict[str, str]) -> dict[str, Any]:
         level = form.get("acuity", "")
         return {"acuity": None if level == "withdraw" else level, "reason": form.get("reason", "")}
     if action == "disposition":
-        return {"disposition": form.get("disposition", "")}
+        return {
+            "disposition": form.get("disposition", ""),
+            "level_of_care": _blank(form.get("level_of_care")),
+        }
+    if action == "followup":
+        return {"outcome": form.get("outcome", "")}
     return {"text": form.get("text", "")}
 
 

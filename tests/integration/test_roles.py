@@ -43,6 +43,9 @@ EXPECTED = {
     "lifecycle.form_disposition": {"nurse", "clinician"},
     "lifecycle.api_override": {"clinician"},
     "lifecycle.form_override": {"clinician"},
+    # Site calibration (issue 13): the outcome after the disposition, by a clinician.
+    "lifecycle.api_followup": {"clinician"},
+    "lifecycle.form_followup": {"clinician"},
     "admin.users": {"admin"},
     "admin.create_user": {"admin"},
     "admin.create_token": {"admin"},
