@@ -36,7 +36,7 @@ from shared.accounts import HashingBusy, HashSlots, Principal
 from shared.db import Role, User
 from shared.db.models import TokenScope
 from shared.sessions import SessionRegistry
-from web import throttle
+from web import throttle, transport
 from web.db import get_db
 
 bp = Blueprint("auth", __name__)
@@ -195,6 +195,19 @@ def terminal_name(raw: str | None = None) -> str:
     """This terminal's name, from its cookie (or as typed); "" when unset or not acceptable."""
     value = " ".join((request.cookies.get(TERMINAL_COOKIE, "") if raw is None else raw).split())
     return value if TERMINAL_RE.match(value) else ""
+
+
+# Answers to a refused password attempt: wrong, locked out, hashing busy.
+REFUSED = frozenset({401, 429, 503})
+
+
+@bp.after_request
+def _close_refused_attempts(response: Response) -> Response:
+    """A refused login or password change closes its connection (web.transport): a flood of
+    attempts must queue for a connection like every other client, never keep one."""
+    if request.method == "POST" and response.status_code in REFUSED:
+        transport.close_connection(response)
+    return response
 
 
 def _minutes(value: float) -> str:
