@@ -1,0 +1,532 @@
+"""Apply received HL7 v2 messages through the services the web uses, once per control id.
+
+ADT^A04 creates a waiting case with `shared.cases.create_case` (its idempotency key is the
+sender and MSH-10, so a message resent after a crash finds its case); ADT^A08 and ORU^R01
+re-triage the open case with the lifecycle's own observations action, written in the same
+transaction as the message's row, so a resent message can never apply twice. Every message is
+an audit event by the system actor `hl7:<sending application>`. Nothing here logs patient
+data: control ids, message types and ACK codes only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import audit
+from shared.accounts import Principal
+from shared.audit_origin import set_origin
+from shared.cases import IdempotencyConflict, create_case, find_by_idempotency_key
+from shared.db import DatabaseNotAvailableError
+from shared.db.models import CareStatus, Case, Hl7Message, Observation, Role, User, utcnow
+from shared.db.session import is_outage
+from shared.interop import hl7
+from shared.interop.hl7 import Hl7Error, Received, not_applied
+from shared.interop.mllp import Frame
+from shared.lifecycle import ACTIONS
+from shared.lifecycle_inputs import LifecycleError, ObservationIn
+from shared.queue import Dispatcher
+from shared.schemas import CaseIn, VitalSigns
+
+log = logging.getLogger("medtriage.hl7")
+
+NO_COMPLAINT = "Registered by HL7 (no reason sent)"
+ORIGIN = "hl7"
+NO_PASSWORD = "!"  # noqa: S105 - not a hash: no password can match it
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the listener sends back and may log (no patient data)."""
+
+    ack: bytes
+    ack_code: str
+    control_id: str
+    message_type: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Applied:
+    case_id: int | None
+    dispatch: bool  # send the case to the queue after the commit
+
+
+class Duplicate(Exception):
+    """The message was applied before (a row with AA exists): answer it again."""
+
+    def __init__(self, row: Hl7Message) -> None:
+        super().__init__(row.control_id)
+        self.row = row
+
+
+class Inbox:
+    """Turns one message's bytes into its ACK; safe to call from many threads at once."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        dispatcher: Dispatcher | None,
+        areas: list[str],
+        processing_id: str = "P",
+        max_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.sessions = sessions
+        self.dispatcher = dispatcher
+        self.areas = areas
+        self.processing_id = processing_id
+
+    def answer(self, frame: Frame) -> bytes:
+        """The MLLP listener's handler: the ACK for one frame, logged by control id."""
+        if frame.too_big:
+            answer = self.refuse_oversized(frame.data)
+        else:
+            answer = self.handle(frame.data)
+        log.info(
+            "hl7 %s %s: %s%s",
+            _loggable(answer.control_id) or "-",
+            _loggable(answer.message_type),
+            answer.ack_code,
+            " (duplicate, not applied again)" if answer.duplicate else "",
+        )
+        return answer.ack
+
+    def refuse_oversized(self, head: bytes) -> Answer:
+        """AR for a message over the size limit, answered from its MSH alone (not read)."""
+        set_origin(ORIGIN)
+        first = head.split(b"\r", 1)[0].split(b"\n", 1)[0]
+        try:
+            received: Received | None = hl7.parse(first, self.processing_id)
+        except Hl7Error as exc:
+            received = exc.received
+        error = hl7.rejected(hl7.APPLICATION_ERROR, f"message larger than {self.max_bytes} bytes")
+        return self._refuse(received, error)
+
+    def handle(self, raw: bytes) -> Answer:
+        set_origin(ORIGIN)
+        try:
+            received = hl7.parse(raw, self.processing_id)
+        except Hl7Error as exc:
+            return self._refuse(exc.received, exc)
+        try:
+            return self._handle(received)
+        except Hl7Error as exc:
+            return self._refuse(received, exc)
+        except DatabaseNotAvailableError:
+            return self._unavailable(received)
+        except Exception as exc:  # noqa: BLE001 - a message never stops the listener; AE
+            if is_outage(exc):
+                return self._unavailable(received)
+            # The type and place only: an exception's text can quote the message.
+            where = exc.__traceback__
+            while where is not None and where.tb_next is not None:
+                where = where.tb_next
+            place = f"{where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else "?"
+            log.error(
+                "hl7 %s %s failed: %s at %s",
+                received.header.control_id,
+                received.header.message_type,
+                type(exc).__name__,
+                place,
+            )
+            error = not_applied(hl7.APPLICATION_ERROR, "internal error; nothing was applied")
+            return self._answer(received, "AE", error)
+
+    def _handle(self, received: Received) -> Answer:
+        header = received.header
+        with self.sessions() as session:
+            row = _find(session, received)
+        if row is not None and row.ack_code == "AA":
+            return self._duplicate(received, row)
+        user = self._system_user(header.actor)
+        try:
+            if header.code == "ADT" and header.event == "A04":
+                applied = self._register(received, user)
+                self._record(received, "AA", None, applied.case_id)
+            elif header.code == "ADT":
+                applied = self._in_one_transaction(received, user, self._update_registration)
+            else:
+                applied = self._in_one_transaction(received, user, self._observe)
+        except Duplicate as exc:
+            return self._duplicate(received, exc.row)
+        if applied.dispatch and applied.case_id is not None:
+            self._dispatch(applied.case_id)
+        return self._answer(received, "AA", None)
+
+    # --- answers -----------------------------------------------------------------------
+
+    def _answer(self, received: Received | None, code: str, error: Hl7Error | None) -> Answer:
+        control_id = received.header.control_id if received else ""
+        kind = received.header.message_type if received else "?"
+        reply = hl7.ack(received, code, error, control_id=f"MT{uuid.uuid4().hex[:18]}")
+        return Answer(reply, code, control_id, kind)
+
+    def _refuse(self, received: Received | None, error: Hl7Error) -> Answer:
+        """AE or AR: recorded (with its control id when there is one) and audited."""
+        try:
+            if received is not None and received.header.control_id:
+                self._record(received, error.ack_code, error, None)
+            else:
+                with self.sessions.begin() as session:
+                    audit.record(
+                        session,
+                        actor="hl7:unknown",
+                        action="hl7.rejected",
+                        detail={"ack_code": error.ack_code, "reason": error.text},
+                    )
+        except Exception as exc:  # noqa: BLE001 - the answer still goes out; recorded in the log
+            log.warning("hl7 refusal not recorded: %s", type(exc).__name__)
+        return self._answer(received, error.ack_code, error)
+
+    def _duplicate(self, received: Received, row: Hl7Message) -> Answer:
+        header = received.header
+        if row.message_hash != received.digest:
+            error = not_applied(
+                205,
+                "MSH-10 control id was already used by this sender for another message; "
+                "nothing was applied",
+                ("MSH", 1, 10),
+            )
+            return self._refuse_again(received, error, row)
+        with self.sessions.begin() as session:
+            audit.record(
+                session,
+                actor=header.actor,
+                action="hl7.duplicate",
+                case_id=row.case_id,
+                detail={**_about(header), "ack_code": "AA", "first_received_at": _iso(row)},
+            )
+        answer = self._answer(received, "AA", None)
+        return Answer(answer.ack, "AA", answer.control_id, answer.message_type, duplicate=True)
+
+    def _refuse_again(self, received: Received, error: Hl7Error, row: Hl7Message) -> Answer:
+        """A reused control id: audited, but the first message's row stays as it was."""
+        with self.sessions.begin() as session:
+            audit.record(
+                session,
+                actor=received.header.actor,
+                action="hl7.error",
+                case_id=row.case_id,
+                detail={**_about(received.header), "ack_code": "AE", "reason": error.text},
+            )
+        return self._answer(received, "AE", error)
+
+    def _unavailable(self, received: Received) -> Answer:
+        log.warning("hl7 %s: database not available", received.header.control_id)
+        error = not_applied(
+            hl7.APPLICATION_ERROR, "the database is not available; nothing was applied; resend"
+        )
+        return self._answer(received, "AE", error)
+
+    # --- the case ----------------------------------------------------------------------
+
+    def _system_user(self, actor: str) -> Principal:
+        """The sender's own account: a nurse's rights for intake and re-triage, disabled and
+        with a name no login accepts (':'), so nobody can sign in as it."""
+        with self.sessions() as session:
+            user = session.scalar(select(User).where(User.username == actor))
+            if user is None:
+                try:
+                    user = User(
+                        username=actor, password_hash=NO_PASSWORD, role=Role.NURSE, active=False
+                    )
+                    session.add(user)
+                    session.flush()
+                    audit.record(
+                        session,
+                        actor=actor,
+                        action="user.created",
+                        detail={"username": actor, "role": "nurse", "system": True},
+                    )
+                    session.commit()
+                except IntegrityError:  # another connection of the same sender made it
+                    session.rollback()
+                    user = session.scalars(select(User).where(User.username == actor)).one()
+            return Principal(user.id, user.username, Role.NURSE)
+
+    def _register(self, received: Received, user: Principal) -> Applied:
+        """ADT^A04: a new waiting case through intake's own service."""
+        reg = hl7.registration(received, utcnow())
+        key = _idempotency_key(received)
+        with self.sessions() as session:
+            if find_by_idempotency_key(session, user, key) is None:
+                if _open_cases(session, reg.patient_ref, lock=False):
+                    raise not_applied(
+                        205,
+                        "the patient in PID-3 already has an open case; send ADT A08 to update it",
+                        ("PID", 1, 3),
+                    )
+            if reg.age_years is None:
+                raise not_applied(
+                    hl7.REQUIRED_FIELD_MISSING,
+                    "PID-7 birth date is missing: a case needs the age",
+                    ("PID", 1, 7),
+                )
+            case_in = _valid_case(
+                {
+                    "patient_ref": reg.patient_ref,
+                    "age_years": reg.age_years,
+                    "sex": reg.sex or "unknown",
+                    "chief_complaint": reg.chief_complaint or NO_COMPLAINT,
+                    "vitals": reg.vitals,
+                }
+            )
+            try:
+                case, created = create_case(session, user, case_in, key)
+            except IdempotencyConflict:
+                raise not_applied(
+                    205, "MSH-10 control id was already used for another registration"
+                ) from None
+            return Applied(case.id, dispatch=created)
+
+    def _in_one_transaction(self, received: Received, user: Principal, apply: Any) -> Applied:
+        """The change, the message's row and its audit event commit together, or nothing."""
+        try:
+            with self.sessions.begin() as session:
+                existing = _find(session, received, lock=True)
+                if existing is not None and existing.ack_code == "AA":
+                    raise Duplicate(existing)
+                applied: Applied = apply(session, received, user)
+                _write_row(session, received, existing, "AA", None, applied.case_id)
+                return applied
+        except IntegrityError:
+            # The same message on another connection committed first.
+            with self.sessions() as session:
+                row = _find(session, received)
+            if row is None or row.ack_code != "AA":
+                raise
+            raise Duplicate(row) from None
+
+    def _update_registration(
+        self, session: Session, received: Received, user: Principal
+    ) -> Applied:
+        """ADT^A08: the open case's age, sex and complaint as sent; a change re-triages it
+        (the lifecycle's observations action) with the vital signs as last recorded."""
+        reg = hl7.registration(received, utcnow())
+        case = _one_open_case(session, reg.patient_ref, "to update")
+        sent = {"age_years": reg.age_years, "sex": reg.sex, "chief_complaint": reg.chief_complaint}
+        changed = [k for k, v in sent.items() if v is not None and getattr(case, k) != v]
+        if not changed and not reg.vitals:
+            return Applied(case.id, dispatch=False)
+        _valid_case({**_intake(case), **{k: sent[k] for k in changed}})
+        for name in changed:
+            setattr(case, name, sent[name])
+        if changed:
+            audit.record(
+                session,
+                actor=user.username,
+                action="case.registration_updated",
+                case_id=case.id,
+                detail={"fields": changed, "control_id": received.header.control_id},
+            )
+        fields = ", ".join(LABELS[name] for name in changed) or "no field changed"
+        line = f"Registration updated by HL7 ADT A08 from {received.header.actor[4:]}: {fields}"
+        if reg.vitals:
+            line += "; vital signs received"
+        self._retriage(session, user, case, reg.vitals, line)
+        return Applied(case.id, dispatch=True)
+
+    def _observe(self, session: Session, received: Received, user: Principal) -> Applied:
+        """ORU^R01: the vital signs sent, over the ones last recorded, re-triage the case."""
+        vitals = hl7.vital_signs(received.message)
+        case = _one_open_case(session, hl7.patient_ref(received.message), "")
+        line = f"Vital signs received by HL7 ORU R01 from {received.header.actor[4:]}"
+        self._retriage(session, user, case, vitals, line)
+        return Applied(case.id, dispatch=True)
+
+    def _retriage(
+        self, session: Session, user: Principal, case: Case, sent: dict[str, Any], line: str
+    ) -> None:
+        merged = {**_latest_vitals(session, case), **sent}
+        if "systolic_bp" in sent or "diastolic_bp" in sent:  # a pair: never half old, half new
+            merged = {k: v for k, v in merged.items() if k not in ("systolic_bp", "diastolic_bp")}
+            merged.update({k: sent[k] for k in ("systolic_bp", "diastolic_bp") if k in sent})
+        try:
+            vitals = VitalSigns.model_validate(merged)
+            if vitals.model_dump(exclude={"spo2_scale2"}, exclude_none=True):
+                data = ObservationIn(vitals=vitals, note=line)
+            else:
+                # A registration update of a case with no vital sign recorded yet: re-triage
+                # all the same (the form's rule "at least one measured now" is for people).
+                data = ObservationIn.model_construct(vitals=vitals, note=line)
+        except ValidationError as exc:
+            raise not_applied(hl7.DATA_TYPE_ERROR, _first_error(exc)) from None
+        try:
+            ACTIONS["observations"].apply(session, user, case, data, self.areas)
+        except LifecycleError as exc:
+            raise not_applied(hl7.APPLICATION_ERROR, exc.message) from None
+
+    def _dispatch(self, case_id: int) -> None:
+        """After the commit, like the web: if Redis is down the reconciler sends it later."""
+        if self.dispatcher is None:
+            return
+        with self.sessions() as session:
+            case = session.get(Case, case_id)
+            if case is not None and not self.dispatcher.send(case.id, case.acuity):
+                log.warning("hl7: case %s saved; dispatch pending", case_id)
+
+    def _record(
+        self, received: Received, code: str, error: Hl7Error | None, case_id: int | None
+    ) -> None:
+        try:
+            with self.sessions.begin() as session:
+                existing = _find(session, received, lock=True)
+                if existing is not None and existing.ack_code == "AA" and code != "AA":
+                    return  # never overwrite the record of a message that was applied
+                _write_row(session, received, existing, code, error, case_id)
+        except IntegrityError:
+            with self.sessions.begin() as session:
+                existing = _find(session, received, lock=True)
+                if existing is not None and existing.ack_code != "AA":
+                    _write_row(session, received, existing, code, error, case_id)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _loggable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)[:64]
+
+
+def _about(header: hl7.Header) -> dict[str, Any]:
+    return {
+        "control_id": header.control_id,
+        "message_type": header.message_type,
+        "sending_application": header.sending_application,
+        "sending_facility": header.sending_facility,
+    }
+
+
+def _iso(row: Hl7Message) -> str:
+    return row.received_at.astimezone(dt.UTC).isoformat()
+
+
+def _idempotency_key(received: Received) -> str:
+    """Namespaced like the web's (api:, form:), so it never meets a person's key."""
+    h = received.header
+    sender = f"{h.sending_application}\n{h.sending_facility}\n{h.control_id}"
+    return "hl7:" + hashlib.sha256(sender.encode()).hexdigest()[:40]
+
+
+def _find(session: Session, received: Received, lock: bool = False) -> Hl7Message | None:
+    h = received.header
+    query = select(Hl7Message).where(
+        Hl7Message.sending_application == h.sending_application,
+        Hl7Message.sending_facility == h.sending_facility,
+        Hl7Message.control_id == h.control_id,
+    )
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def _write_row(
+    session: Session,
+    received: Received,
+    row: Hl7Message | None,
+    code: str,
+    error: Hl7Error | None,
+    case_id: int | None,
+) -> None:
+    """The message's row (a resend of a refused message updates it) and its audit event."""
+    h = received.header
+    if row is None:
+        row = Hl7Message(
+            sending_application=h.sending_application,
+            sending_facility=h.sending_facility,
+            control_id=h.control_id,
+        )
+        session.add(row)
+    row.message_type = h.message_type
+    row.message_hash = received.digest
+    row.received_at = utcnow()
+    row.ack_code = code
+    row.error = error.text[:500] if error else None
+    row.case_id = case_id
+    action = {"AA": "hl7.accepted", "AE": "hl7.error", "AR": "hl7.rejected"}[code]
+    detail = {**_about(h), "ack_code": code}
+    if error is not None:
+        detail.update(reason=error.text, error_code=error.code)
+    session.flush()
+    audit.record(session, actor=h.actor, action=action, case_id=case_id, detail=detail)
+
+
+def _open_cases(session: Session, ref: str, lock: bool) -> list[Case]:
+    query = (
+        select(Case)
+        .where(Case.patient_ref == ref, Case.care_status != CareStatus.DISPOSED)
+        .order_by(Case.id)
+    )
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def _one_open_case(session: Session, ref: str, purpose: str) -> Case:
+    cases = _open_cases(session, ref, lock=True)
+    if not cases:
+        text = f"no open case for the patient in PID-3 {purpose}".strip()
+        raise not_applied(hl7.UNKNOWN_KEY, text, ("PID", 1, 3))
+    if len(cases) > 1:
+        raise not_applied(
+            hl7.APPLICATION_ERROR,
+            f"{len(cases)} open cases for the patient in PID-3; record this on the case page",
+            ("PID", 1, 3),
+        )
+    return cases[0]
+
+
+def _latest_vitals(session: Session, case: Case) -> dict[str, Any]:
+    latest = session.scalar(
+        select(Observation.vitals)
+        .where(Observation.case_id == case.id)
+        .order_by(Observation.id.desc())
+        .limit(1)
+    )
+    stored = latest if latest is not None else case.vitals
+    return {k: v for k, v in (stored or {}).items() if v is not None}
+
+
+def _intake(case: Case) -> dict[str, Any]:
+    return {
+        "patient_ref": case.patient_ref,
+        "age_years": case.age_years,
+        "sex": case.sex,
+        "chief_complaint": case.chief_complaint,
+    }
+
+
+def _valid_case(fields: dict[str, Any]) -> CaseIn:
+    try:
+        return CaseIn.model_validate(fields)
+    except ValidationError as exc:
+        raise not_applied(hl7.DATA_TYPE_ERROR, _first_error(exc)) from None
+
+
+LABELS = {"age_years": "age", "sex": "sex", "chief_complaint": "chief complaint"}
+SOURCE = {
+    "patient_ref": "PID-3",
+    "age_years": "PID-7",
+    "sex": "PID-8",
+    "chief_complaint": "PV2-3",
+}
+
+
+def _first_error(exc: ValidationError) -> str:
+    """'PV2-3 chief_complaint: contains control characters': the field, never its value."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    name = loc[-1] if loc else "message"
+    where = SOURCE.get(loc[0], "OBX") if loc else ""
+    text = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where} {name}: {text}".strip()
