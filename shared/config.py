@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     model_cache_size: int = Field(256, ge=0, description="outputs kept per worker; 0 = none")
     model_constrained: bool = Field(True, description="decode to the JSON schema")
     model_load_timeout_s: float = Field(900, gt=0, description="a worker's model load and warm-up")
+    # Image + text (shared/pipelines/multimodal.py): a case with images is also read by this
+    # chain's first multimodal profile that loads; empty = off (quality and encoder only).
+    multimodal_chain: str = Field("", description="image+text profiles; end with deterministic")
 
     # Images (shared/imaging; README: Images): checked at intake, analysed by the worker
     image_dir: str = Field("", description="stored images; empty = instance_path/images")

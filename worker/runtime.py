@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.db import make_engine, make_session_factory
 from shared.pipelines import Pipeline, make_pipeline
+from shared.pipelines.multimodal import get_image_text_model
 from shared.queue import Dispatcher
 
 
@@ -35,6 +36,9 @@ def build_runtime(settings: Settings) -> Runtime:
     """Connect and build the pipeline; a broken pipeline fails here, before any task."""
     started = time.perf_counter()
     pipeline = make_pipeline(settings.pipeline)
+    # The image+text model too (when configured): loaded and warmed up before any task, one
+    # copy of the weights when it is the text model's own profile.
+    get_image_text_model(settings, reuse=getattr(pipeline, "chain", None))
     engine = make_engine(settings.sqlalchemy_url, pool_size=2, max_overflow=2)
     identity = {
         "host": socket.gethostname(),

@@ -23,6 +23,7 @@ from shared.db.models import Observation
 from shared.imaging.cases import analyze_case_images
 from shared.lifecycle import LifecycleError, escalate, intake_fields, retriage_input
 from shared.pipelines.model import model_columns
+from shared.pipelines.multimodal import add_image_text
 from shared.queue import TASK_ANALYZE
 from shared.schemas import Acuity, CaseIn, TriageResult, VitalSigns
 from worker.app import celery_app, settings
@@ -237,6 +238,10 @@ def run_analysis(rt: Runtime, case_id: int) -> str:
                 try:
                     analyze_case_images(rt.sessions, rt.settings, case_id)  # never fails it
                     result = run_pipeline(rt, target.stored)
+                    # Image + text, when configured and the case has images; never fails it.
+                    result = add_image_text(
+                        rt.sessions, rt.settings, case_id, target.stored, result
+                    )
                 except SoftTimeLimitExceeded:
                     result, outcome = None, "analysis exceeded its time limit"
                 except Exception as exc:  # noqa: BLE001 - a pipeline error fails this case only

@@ -187,8 +187,10 @@ class ModelPipeline:
 
 
 def model_columns(result: TriageResult) -> dict[str, str | None]:
-    """The queryable columns of a result (model id, revision, backend, quantization)."""
-    run = result.details.get(MODEL_RUN_KEY) or {}
+    """The queryable columns of a result (model id, revision, backend, quantization): the
+    text model's, else the image+text model's (shared.pipelines.multimodal)."""
+    runs = [result.details.get(k) or {} for k in (MODEL_RUN_KEY, "image_text_run")]
+    run = next((r for r in runs if r.get("model_id")), runs[0])
     return {
         "model_id": run.get("model_id"),
         "model_revision": run.get("revision"),
