@@ -17,6 +17,7 @@ import redis
 from shared import audit_cli
 from shared.cli_models import models
 from shared.config import Settings, get_settings
+from shared.interop import fhir_cli, hl7_cli
 
 REDIS_HELP = (
     "Install Redis (Debian/Ubuntu: 'sudo apt-get install redis-server'; macOS: "
@@ -347,6 +348,8 @@ def worker() -> None:
 
 
 main.add_command(audit_cli.audit)
+main.add_command(fhir_cli.export)
+main.add_command(hl7_cli.hl7)
 
 if __name__ == "__main__":
     main()

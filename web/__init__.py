@@ -55,11 +55,13 @@ def create_app(
         cases,
         db,
         errors,
+        fhir,
         health,
         highlight,
         images,
         intake,
         lifecycle,
+        openapi,
         system,
         transport,
     )
@@ -74,4 +76,6 @@ def create_app(
     for module in (auth, board, intake, cases, lifecycle, admin, audit_trail, health, system):
         app.register_blueprint(module.bp)
     app.register_blueprint(images.bp)
+    app.register_blueprint(fhir.bp)
+    app.register_blueprint(openapi.bp)
     return app

@@ -57,6 +57,10 @@ EXPECTED = {
     "images.full": {"nurse", "clinician", "admin", "auditor"},
     "images.api_image": {"nurse", "clinician", "admin", "auditor"},
     "images.api_case_images": {"nurse", "clinician", "admin", "auditor"},
+    # FHIR out and the described API (issue 11): every reader of a case.
+    "fhir.api_case_fhir": {"nurse", "clinician", "admin", "auditor"},
+    "openapi.api_document": {"nurse", "clinician", "admin", "auditor"},
+    "openapi.reference_page": {"nurse", "clinician", "admin", "auditor"},
     "audit_trail.events": {"auditor", "admin"},
     "audit_trail.export": {"auditor", "admin"},
 }
