@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,13 +160,20 @@ def decode(raw: bytes) -> str:
     return text.replace("\r\n", "\r").replace("\n", "\r").strip()
 
 
-def sent_time(text: str) -> dt.datetime | None:
+DTM = re.compile(r"\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?")
+
+
+def timestamp(
+    text: str, where: tuple[str, int, int], what: str, date_only: bool = False
+) -> dt.datetime:
+    """An HL7 DTM, strictly (python-hl7 alone reads '1980XX15' as 1980)."""
+    if not DTM.fullmatch(text) or (date_only and len(text) < 8):
+        raise Hl7Error("AR" if where[0] == "MSH" else "AE", DATA_TYPE_ERROR, what, where)
     try:
-        return hl7.parse_datetime(text) if text else None
-    except (ValueError, IndexError):
-        raise rejected(
-            DATA_TYPE_ERROR, "MSH-7 is not an HL7 date and time", ("MSH", 1, 7)
-        ) from None
+        parsed: dt.datetime = hl7.parse_datetime(text)
+    except ValueError:
+        raise Hl7Error("AR" if where[0] == "MSH" else "AE", DATA_TYPE_ERROR, what, where) from None
+    return parsed
 
 
 def parse(raw: bytes, processing_id: str = "P") -> Received:
@@ -185,7 +194,11 @@ def parse(raw: bytes, processing_id: str = "P") -> Received:
         event=value(msh, 9, 2).upper(),
         processing_id=value(msh, 11),
         version=value(msh, 12),
-        sent_at=sent_time(value(msh, 7)),
+        sent_at=(
+            timestamp(value(msh, 7), ("MSH", 1, 7), "MSH-7 is not an HL7 date and time")
+            if value(msh, 7)
+            else None
+        ),
     )
     received = Received(header, message, hashlib.sha256(text.encode()).hexdigest())
     try:
@@ -263,7 +276,8 @@ def age_years(birth: dt.date, on: dt.date) -> float:
                 DATA_TYPE_ERROR, "PID-7 birth date gives an age over 120 years", ("PID", 1, 7)
             )
         return float(years)
-    return round((on - birth).days / 365.25, 2)
+    # Cut, not rounded: an infant a day short of two is 1.99, never 2.0.
+    return math.floor((on - birth).days / 365.25 * 100) / 100
 
 
 def sex(code: str) -> str:
@@ -285,12 +299,9 @@ def registration(received: Received, received_at: dt.datetime) -> Registration:
     birth_text = value(pid, 7)
     age = None
     if birth_text:
-        try:
-            birth = hl7.parse_datetime(birth_text)
-        except (ValueError, IndexError):
-            raise not_applied(
-                DATA_TYPE_ERROR, "PID-7 birth date is not a date", ("PID", 1, 7)
-            ) from None
+        birth = timestamp(
+            birth_text, ("PID", 1, 7), "PID-7 birth date is not a full date", date_only=True
+        )
         at = received.header.sent_at or received_at
         age = age_years(birth.date(), at.date())
     sex_code = value(pid, 8)
