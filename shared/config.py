@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     image_max_count: int = Field(4, ge=1, description="images per case")
     image_keep_original: bool = Field(False, description="also keep the upload as sent")
     image_encoder: str = Field("", description="encoder profile; empty = quality only")
+    image_view_weights: str = Field(
+        "", description="torchxrayvision's chest X-ray view classifier weights file; empty = off"
+    )
     image_similar_count: int = Field(3, ge=0, description="similar earlier cases shown; 0 = off")
 
     # Site calibration (shared/calibration; README: Site calibration)

@@ -19,6 +19,9 @@ from shared.imaging.schema import (
     ImageAnalysisOutput,
     ImageObservation,
 )
+from shared.imaging.view import NOT_CONFIGURED as VIEW_NOT_CONFIGURED
+from shared.imaging.view import applies as view_applies
+from shared.imaging.view import view_observation
 from shared.inference.backend import ModelLoadError
 from shared.schemas import ModelInfo
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from shared.imaging.encoder import Encoder
+    from shared.imaging.view import ViewModel
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +80,11 @@ def analyze_pixels(
     encoder: Encoder | None,
     encoder_note: str = NO_ENCODER,
     image_id: str | None = None,
+    view_model: ViewModel | None = None,
+    view_note: str = "",
 ) -> tuple[ImageAnalysisOutput, NDArray[Any] | None]:
-    """Quality, observations and (with an encoder) the embedding of one decoded image."""
+    """Quality, observations, (with an encoder) the embedding of one decoded image and (with
+    the view classifier, for a chest radiograph) its frontal/lateral check."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     image_type = normalize_image_type(image_type)
@@ -111,6 +118,15 @@ def analyze_pixels(
         embedding = EmbeddingRef(model=encoder.key, dim=int(vector.shape[0]), image_id=image_id)
         models.append(encoder.info)
         engines.append(f"embedding: {encoder.profile.name} ({encoder.profile.notice})")
+    if view_applies(image_type, tags):
+        if view_model is None:
+            engines.append(view_note or VIEW_NOT_CONFIGURED)
+        else:
+            started = time.perf_counter()
+            observations.append(view_observation(view_model, display, tags))
+            timings["view"] = round((time.perf_counter() - started) * 1000, 3)
+            models.append(view_model.info)
+            engines.append(view_note)
     output = ImageAnalysisOutput(
         image_type=image_type,
         kind=kind,

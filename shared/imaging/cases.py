@@ -23,6 +23,7 @@ from shared.imaging.errors import ImageLimits, ImageRejected
 from shared.imaging.quality import normalize_image_type
 from shared.imaging.schema import SimilarCase
 from shared.imaging.store import ImageStore, raw_range, store_for
+from shared.imaging.view import get_view_model
 from shared.schemas import Acuity
 
 if TYPE_CHECKING:
@@ -165,10 +166,12 @@ def _analyze_one(
     settings: Any,
 ) -> None:
     display = store.load_display(image.sha256)
+    view_model, view_note = get_view_model(settings)
     output, vector = analyze_pixels(
         display, kind=image.kind, image_type=image.image_type, bits_stored=image.bits_stored,
         distinct_levels=image.distinct_levels, tags=image.tags, notes=list(image.notes),
         encoder=encoder, encoder_note=note, image_id=image.public_id,
+        view_model=view_model, view_note=view_note,
     )  # fmt: skip
     if vector is not None and settings.image_similar_count > 0:
         output.similar_cases = similar_cases(

@@ -18,6 +18,7 @@ from shared.imaging.analysis import analyze_pixels, get_image_encoder
 from shared.imaging.decode import decode
 from shared.imaging.errors import ImageLimits
 from shared.imaging.schema import ImageAnalysisOutput
+from shared.imaging.view import get_view_model
 from shared.pipelines.base import SAFETY_DISCLAIMER
 from shared.pipelines.text import ClinicalTextOutput
 from shared.pipelines.text import MultimodalPipeline as TextPipeline
@@ -75,10 +76,12 @@ class MultimodalPipeline(TextPipeline):
         limits = ImageLimits(s.image_max_bytes, s.image_max_pixels, s.image_max_count)
         decoded = decode(data, name, "", limits)
         encoder, note = get_image_encoder(s)
+        view_model, view_note = get_view_model(s)
         output, _vector = analyze_pixels(
             decoded.display, kind=decoded.kind, image_type=image_type,
             bits_stored=decoded.bits_stored, distinct_levels=decoded.distinct_levels,
             tags=decoded.tags, notes=decoded.notes, encoder=encoder, encoder_note=note,
+            view_model=view_model, view_note=view_note,
         )  # fmt: skip
         return output
 
