@@ -91,8 +91,9 @@ class BoardOut(Open):
     """Open cases by acuity, then waiting time; every level 1-2 case is always a row."""
 
     rows: list[dict[str, Any]]
-    counts: dict[str, int]
-    matching: dict[str, int]
+    counts: dict[str, int] = Field(description="open cases per level")
+    matching: int = Field(description="open cases the filter matches")
+    shown_counts: dict[str, int]
     total: int
     shown: int
     filter: dict[str, Any]
