@@ -121,7 +121,7 @@ def _cached_view_model(path: str, threads: int, device: str) -> ViewModel | Mode
 
 def get_view_model(settings: Any) -> tuple[ViewModel | None, str]:
     """The configured view classifier, loaded once per process, or None with the reason."""
-    path = getattr(settings, "image_view_weights", "")
+    path = settings.image_view_weights
     if not path:
         return None, NOT_CONFIGURED
     loaded = _cached_view_model(path, settings.model_threads, settings.device)
