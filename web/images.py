@@ -18,11 +18,12 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from shared import audit
 from shared.config import Settings
 from shared.db import Case
-from shared.db.models import Image
+from shared.db.models import Image, Result
 from shared.imaging.cases import Prepared, Upload, attach, prepare
 from shared.imaging.errors import ImageRejected, ImagingUnavailable
 from shared.imaging.schema import IMAGE_DISCLAIMER
 from shared.imaging.store import store_for
+from shared.pipelines.multimodal import image_text_view
 from web import MAX_BODY_BYTES
 from web.auth import READERS, current_user, requires
 from web.db import get_db
@@ -247,3 +248,18 @@ def case_images(case_public_id: str) -> list[dict[str, Any]]:
 @bp.app_template_global()
 def images_disclaimer() -> str:
     return IMAGE_DISCLAIMER
+
+
+@bp.app_template_global()
+def case_image_text(case_public_id: str) -> dict[str, Any] | None:
+    """The latest result's image+text reading (web/templates/_image_text_output.html)."""
+    payload = (
+        get_db()
+        .query(Result.payload)
+        .join(Case, Case.id == Result.case_id)
+        .filter(Case.public_id == case_public_id)
+        .order_by(Result.id.desc())
+        .limit(1)
+        .scalar()
+    )
+    return image_text_view(payload)

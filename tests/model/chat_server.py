@@ -1,8 +1,12 @@
 """A real HTTP server that speaks the OpenAI chat-completions protocol (as vLLM does), with
-canned answers the test queues: a JSON text, an HTTP error, or a delay."""
+canned answers the test queues: a JSON text, an HTTP error, or a delay. Content parts are
+checked as vLLM checks them: `text` and `image_url` only, an image as a base64 data URI
+(kept decoded in `images`); anything else is a 400."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import threading
@@ -27,7 +31,11 @@ class Answer:
 class ChatServer:
     answers: list[Answer] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    images: list[bytes] = field(default_factory=list)  # every image received, decoded
     server: ThreadingHTTPServer | None = None
+    in_flight: int = 0  # chat requests being answered now, and the most at once
+    peak_in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def base_url(self) -> str:
@@ -62,8 +70,17 @@ class ChatServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 owner.requests.append(body)
-                answer = owner.answers.pop(0) if owner.answers else Answer(status=500)
+                problem = owner.check_content(body)
+                if problem:
+                    self.send(400, {"error": {"message": problem}})
+                    return
+                with owner._lock:
+                    answer = owner.answers.pop(0) if owner.answers else Answer(status=500)
+                    owner.in_flight += 1
+                    owner.peak_in_flight = max(owner.peak_in_flight, owner.in_flight)
                 time.sleep(answer.delay_s)
+                with owner._lock:
+                    owner.in_flight -= 1
                 if answer.status != 200:
                     self.send(answer.status, {"error": {"message": "canned failure"}})
                     return
@@ -78,6 +95,27 @@ class ChatServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def check_content(self, body: dict[str, Any]) -> str:
+        """Why the messages' content parts are refused, or ''; keeps each image's bytes."""
+        for message in body.get("messages", []):
+            content = message.get("content")
+            if isinstance(content, str):
+                continue
+            for part in content or []:
+                kind = part.get("type")
+                if kind == "text" and isinstance(part.get("text"), str):
+                    continue
+                if kind != "image_url":
+                    return f"unsupported content part {kind!r}"
+                head, _, data = str(part.get("image_url", {}).get("url", "")).partition(",")
+                if not (head.startswith("data:image/") and head.endswith(";base64")):
+                    return "image_url must be a base64 data URI"
+                try:
+                    self.images.append(base64.b64decode(data, validate=True))
+                except binascii.Error:
+                    return "image_url is not valid base64"
+        return ""
 
     def stop(self) -> None:
         if self.server is not None:
