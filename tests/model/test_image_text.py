@@ -98,9 +98,9 @@ def test_constrained_generation_writes_a_valid_object_through_the_safety_layers(
     assert run.revision and run.revision.startswith("local-")
     assert run.images_sent == [1] and run.tokens_in > 4 and run.warmup_ms > 0
     assert run.prompt_version == "image-text-json-v1"
-    again, cached = model.analyze(ANKLE, assessment, [picture()], assessment.acuity)
+    _, cached = model.analyze(ANKLE, assessment, [picture()], assessment.acuity)
     assert cached.cache_hit and cached.raw_outputs == run.raw_outputs
-    other, fresh = model.analyze(ANKLE, assessment, [picture(seed=5)], assessment.acuity)
+    _, fresh = model.analyze(ANKLE, assessment, [picture(seed=5)], assessment.acuity)
     assert not fresh.cache_hit  # other pixels, never the cached answer
 
 
@@ -108,7 +108,7 @@ def test_text_only_profiles_and_missing_folders(tmp_path):
     with pytest.raises(UnknownProfileError, match="does not take images"):
         load_image_text_chain(settings_for(tmp_path, "medgemma-27b-text"))
     empty = str(tmp_path / "models")
-    with pytest.raises(ModelLoadError, match="medgemma-4b-4bit: model folder .* does not exist"):
+    with pytest.raises(ModelLoadError, match=r"medgemma-4b-4bit: model folder .* does not exist"):
         load_image_text_chain(settings_for(tmp_path, "medgemma-4b-4bit", models_dir=empty))
     settings = settings_for(tmp_path, "medgemma-4b-4bit,deterministic", models_dir=empty)
     model = ImageTextModel(settings, load_image_text_chain(settings))
