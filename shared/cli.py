@@ -15,6 +15,7 @@ import click
 import redis
 
 from shared import audit_cli
+from shared.calibration.cli import calibrate
 from shared.cli_models import models
 from shared.config import Settings, get_settings
 from shared.interop import fhir_cli, hl7_cli
@@ -53,6 +54,7 @@ def main() -> None:
 
 
 main.add_command(models)
+main.add_command(calibrate)
 
 
 @main.group()
