@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Engine, Insert, Table, bindparam, select
@@ -37,13 +38,22 @@ def find_by_idempotency_key(session: Session, user: Principal, key: str) -> Case
     )
 
 
-def body_hash(case_in: CaseIn) -> str:
-    """SHA-256 of the validated case: the same case in another key order or spacing matches."""
-    return hashlib.sha256(case_in.model_dump_json().encode()).hexdigest()
+def body_hash(case_in: CaseIn, images: Sequence[str] = ()) -> str:
+    """SHA-256 of the validated case and the content hashes of its images: the same case in
+    another key order or spacing matches, and so do the same images in another order. A case
+    without images hashes as it always did."""
+    digest = hashlib.sha256(case_in.model_dump_json().encode())
+    if images:
+        digest.update(("|images:" + ",".join(sorted(set(images)))).encode())
+    return digest.hexdigest()
 
 
 def create_case(
-    session: Session, user: Principal, case_in: CaseIn, idempotency_key: str | None = None
+    session: Session,
+    user: Principal,
+    case_in: CaseIn,
+    idempotency_key: str | None = None,
+    images: Sequence[str] = (),
 ) -> tuple[Case, bool]:
     """Write the case, its provisional acuity and its audit event atomically.
 
@@ -51,11 +61,12 @@ def create_case(
     case, also when two submits race: the unique constraint decides and the loser reads the
     winner's row. (No look-up first: the common case, a new key, costs no extra round trip.)
     The same key with a different case raises IdempotencyConflict: the second body is never
-    silently dropped. Keys come namespaced (`api_idempotency_key`, `form_idempotency_key`).
+    silently dropped; `images` (the content hashes of the images sent with it) count as part
+    of the case. Keys come namespaced (`api_idempotency_key`, `form_idempotency_key`).
     """
     assessment = assess_case(case_in)
     now = utcnow()
-    digest = body_hash(case_in) if idempotency_key else None
+    digest = body_hash(case_in, images) if idempotency_key else None
     values: dict[str, Any] = {
         "public_id": str(uuid.uuid4()),
         "submitted_by_id": user.id,

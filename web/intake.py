@@ -88,8 +88,9 @@ def api_submit() -> Any:
     assert user is not None
     try:
         case, created = create_case(
-            get_db(), user, case_in, api_idempotency_key(key) if key is not None else None
-        )
+            get_db(), user, case_in, api_idempotency_key(key) if key is not None else None,
+            images=[p.sha256 for p in prepared],
+        )  # fmt: skip
     except IdempotencyConflict as exc:
         first = url_for("cases.api_case", public_id=exc.first.public_id)
         return jsonify(error=exc.message, status=422, field="Idempotency-Key", case=first), 422
@@ -143,7 +144,10 @@ def new_case() -> Any:
     user = current_user()
     assert user is not None
     try:
-        case, created = create_case(get_db(), user, case_in, form_idempotency_key(token))
+        case, created = create_case(
+            get_db(), user, case_in, form_idempotency_key(token),
+            images=[p.sha256 for p in prepared],
+        )  # fmt: skip
     except IdempotencyConflict:
         # Back, edit, submit again: the first case stands. Saying so, and offering a new
         # form token, lets the nurse choose; a correction belongs on the first case's page.

@@ -265,3 +265,33 @@ def test_worker_grades_embeds_and_finds_the_earlier_case(
     logs = worker_log + everything_in_the_database(sessions)
     for value in [*IDENTITY.values(), "Zebedee"]:
         assert value not in logs
+
+
+def test_an_idempotency_key_replays_the_same_images_and_refuses_other_ones(
+    client, staff, sessions
+):
+    """A double submit with its images is one case; the same key with another image is a
+    different submission, refused (422) rather than the new image silently dropped."""
+    token, body = staff["nurse"].token, case_body("high")
+    key = {"Idempotency-Key": "cxr-double-submit"}
+    first_pair = [b64(png_bytes(radiograph(256))), b64(png_bytes(radiograph(256, seed=3)))]
+
+    def send(images):
+        return client.post(
+            "/api/v1/cases",
+            json={**body, "images": images},
+            headers={"Authorization": f"Bearer {token}", **key},
+        )
+
+    first = send(first_pair)
+    assert first.status_code == 202
+    again = send(list(reversed(first_pair)))  # the same images, in another order
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other = send([b64(png_bytes(radiograph(256, seed=11)))])
+    assert other.status_code == 422 and other.get_json()["field"] == "Idempotency-Key"
+    without = send([])
+    assert without.status_code == 422
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
+        assert session.scalar(select(func.count()).select_from(Image)) == 2
