@@ -163,7 +163,9 @@ def test_every_status_a_route_answers_is_documented_with_its_body(client, doc, s
             assert response.mimetype == media
             schema = {**spec["schema"], "components": doc["components"]}
             errors = list(OAS31Validator(schema).iter_errors(json.loads(response.data)))
-            assert not errors, f"{method.upper()} {template} {status}: {errors[0].json_path}: {errors[0].message}"
+            assert not errors, (
+                f"{method.upper()} {template} {status}: {errors[0].json_path}: {errors[0].message}"
+            )
     # The walk saw success and refusal alike.
     assert {200, 202, 304, 400, 401, 403, 404, 409, 413, 415, 422} <= statuses
 
