@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.board import stored_conflicts
+from shared.calibration.apply import calibrate
 from shared.db import Case, CaseStatus, Result, utcnow
 from shared.db.models import Observation
 from shared.imaging.cases import analyze_case_images
@@ -152,12 +153,15 @@ def store(rt: Runtime, case_id: int, result: TriageResult, target: Target) -> st
             else:
                 floor = case.provisional_acuity if current else result.acuity
             final = Acuity.most_urgent(floor, result.acuity)
+            # Site calibration, a step after the engine: may make it one level more urgent.
+            calibrated = calibrate(session, case, result, final, rt.settings)
+            final = calibrated.acuity
             row = Result(
                 case_id=case_id,
                 analysis_key=target.key,
                 acuity=final,
                 risk_level=final.risk_level,
-                payload=result.model_dump(mode="json"),
+                payload=calibrated.payload(result),
                 pipeline=result.pipeline,
                 pipeline_version=result.pipeline_version,
                 model_ids=",".join(m.name for m in result.models),
@@ -165,6 +169,7 @@ def store(rt: Runtime, case_id: int, result: TriageResult, target: Target) -> st
                 worker_host=str(rt.identity["host"]),
                 duration_ms=result.timings_ms["pipeline_total"],
                 **model_columns(result),
+                calibration_version=calibrated.version,
             )
             session.add(row)
             session.flush()
@@ -196,6 +201,7 @@ def store(rt: Runtime, case_id: int, result: TriageResult, target: Target) -> st
                     "observation_id": target.observation_id,
                     "superseded": not current,
                     "override_acuity": case.override_acuity and int(case.override_acuity),
+                    "calibration_version": calibrated.version,
                 },
             )
     except IntegrityError:

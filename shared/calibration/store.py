@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from shared import audit
 from shared.calibration.features import extract, feature_names
@@ -34,9 +34,11 @@ def load_dataset(
     features of the engine's first result and the critical outcome. Also returns how many
     disposed cases were left out (no result, or one that no longer reads as an Assessment)."""
     zone = zoneinfo.ZoneInfo(settings.timezone)
+    intake = aliased(Result)
     first = (
-        select(func.min(Result.id))
-        .where(Result.case_id == Case.id, Result.analysis_key.not_like("%/obs%"))
+        select(func.min(intake.id))
+        .where(intake.case_id == Case.id, intake.analysis_key.not_like("%/obs%"))
+        .correlate(Case)
         .scalar_subquery()
     )
     rows = session.execute(
@@ -47,7 +49,7 @@ def load_dataset(
         .execution_options(yield_per=1000)
     )
     data, skipped = Dataset(feature_names()), 0
-    for case, payload in rows.tuples():
+    for case, payload in rows:
         outcome = critical_outcome(case, admission_counts=settings.calibration_admission_outcome)
         try:
             assessment = Assessment.model_validate((payload or {})["assessment"])
