@@ -35,6 +35,7 @@ UNSUPPORTED_EVENT = 201
 UNSUPPORTED_PROCESSING_ID = 202
 UNSUPPORTED_VERSION = 203
 UNKNOWN_KEY = 204
+DUPLICATE_KEY = 205
 APPLICATION_ERROR = 207
 TABLE_0357 = {
     REQUIRED_FIELD_MISSING: "Required field missing",
@@ -45,6 +46,7 @@ TABLE_0357 = {
     UNSUPPORTED_PROCESSING_ID: "Unsupported processing id",
     UNSUPPORTED_VERSION: "Unsupported version id",
     UNKNOWN_KEY: "Unknown key identifier",
+    DUPLICATE_KEY: "Duplicate key identifier",
     APPLICATION_ERROR: "Application internal error",
 }
 
@@ -449,7 +451,7 @@ def ack(
             err.assign_field(str(sequence), 2, 1, 2)
             err.assign_field(str(field_num), 2, 1, 3)
         err.assign_field(str(error.code), 3, 1, 1)
-        err.assign_field(TABLE_0357[error.code], 3, 1, 2)
+        err.assign_field(TABLE_0357.get(error.code, "Application error"), 3, 1, 2)
         err.assign_field("HL70357", 3, 1, 3)
         err.assign_field("E", 4)
         err.assign_field(source.escape(error.text), 8)

@@ -192,7 +192,7 @@ class Inbox:
         header = received.header
         if row.message_hash != received.digest:
             error = not_applied(
-                205,
+                hl7.DUPLICATE_KEY,
                 "MSH-10 control id was already used by this sender for another message; "
                 "nothing was applied",
                 ("MSH", 1, 10),
@@ -262,7 +262,7 @@ class Inbox:
             if find_by_idempotency_key(session, user, key) is None:
                 if _open_cases(session, reg.patient_ref, lock=False):
                     raise not_applied(
-                        205,
+                        hl7.DUPLICATE_KEY,
                         "the patient in PID-3 already has an open case; send ADT A08 to update it",
                         ("PID", 1, 3),
                     )
@@ -285,7 +285,7 @@ class Inbox:
                 case, created = create_case(session, user, case_in, key)
             except IdempotencyConflict:
                 raise not_applied(
-                    205, "MSH-10 control id was already used for another registration"
+                    hl7.DUPLICATE_KEY, "MSH-10 control id was already used for another registration"
                 ) from None
             return Applied(case.id, dispatch=created)
 

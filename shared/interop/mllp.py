@@ -145,7 +145,7 @@ class MllpServer:
                         log.info("mllp: connection closed in the middle of a message; dropped")
                     break
                 for frame in framer.feed(data):
-                    conn.sendall(START + self.handler(frame) + END)
+                    conn.sendall(START + self._answer(frame) + END)
                 if framer.junk > self.max_bytes:
                     log.info("mllp: %s bytes outside any frame; connection closed", framer.junk)
                     break
@@ -156,6 +156,15 @@ class MllpServer:
             with self.lock:
                 self.connections.pop(conn, None)
             self.slots.release()
+
+    def _answer(self, frame: Frame) -> bytes:
+        try:
+            return self.handler(frame)
+        except Exception as exc:  # noqa: BLE001 - one message never stops the listener
+            # The type only (its text may quote the message); the connection then closes,
+            # unanswered, so the sender sends the message again.
+            log.error("mllp: the handler failed: %s", type(exc).__name__)
+            raise ConnectionAbortedError from None
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Accept no more; let each connection finish the message it is handling and answer

@@ -1,0 +1,342 @@
+"""HL7 v2 in over a real TCP socket, on SQLite and PostgreSQL: `medtriage hl7 listen` as its
+own process, ADT and ORU messages answered with ACKs, the case on the board analyzed and
+re-triaged by a real worker; malformed, unsupported, duplicate, unknown-patient, oversized and
+torn messages; a clean stop on SIGTERM; no patient data in its log."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.db import AuditEvent, Case
+from shared.db.models import Hl7Message, Observation
+from shared.interop.mllp import END, START, send
+from tests.support.cases import results_per_case, wait_analyzed
+from tests.support.services import ROOT, settings_env, wait_for
+
+MAX_BYTES = 65536
+
+
+class Listener:
+    """`medtriage hl7 listen` in a process of its own, on a port the system chooses."""
+
+    def __init__(self, settings, logdir: Path) -> None:
+        self.settings = settings
+        self.logdir = logdir
+        self.starts = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.logdir / f"hl7-{self.starts}.log"
+
+    def start(self, *extra: str) -> None:
+        self.starts += 1
+        argv = [sys.executable, "-m", "shared.cli", "hl7", "listen", "--port", "0"]
+        argv += ["--max-bytes", str(MAX_BYTES), "--idle-timeout", "2", *extra]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                argv, cwd=ROOT, env=settings_env(self.settings), stdout=log, stderr=log
+            )
+        pattern = re.compile(r"HL7 MLLP listener on 127\.0\.0\.1:(\d+)")
+
+        def ready() -> bool:
+            assert self.process is not None
+            return bool(pattern.search(self.current())) or self.process.poll() is not None
+
+        wait_for(ready, 30, "the HL7 listener to listen")
+        found = pattern.search(self.current())
+        assert found, "listener did not start:\n" + self.log()
+        self.port = int(found.group(1))
+
+    def send(self, raw: bytes) -> dict[str, list[str]]:
+        return fields(send("127.0.0.1", self.port, raw))
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        code = self.process.returncode
+        self.process = None
+        return code
+
+    def current(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("hl7-*")))
+
+
+@pytest.fixture
+def listener(settings, tmp_path) -> Iterator[Listener]:
+    running = Listener(settings, tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+def fields(ack: bytes) -> dict[str, list[str]]:
+    """Segments of an ACK by id, each split into its fields."""
+    return {line.split("|")[0]: line.split("|") for line in ack.decode().split("\r") if line}
+
+
+def msh(sender: str, kind: str, control_id: str, processing: str = "P") -> str:
+    return (
+        f"MSH|^~\\&|{sender}|HOSP|MEDTRIAGE|ED|20261130101500||{kind}|{control_id}|{processing}|2.5"
+    )
+
+
+def a04(control_id: str, ref: str = "MRN-4711", complaint: str = "Shortness of breath") -> bytes:
+    return "\r".join(
+        [
+            msh("REG", "ADT^A04^ADT_A01", control_id),
+            "EVN|A04|20261130101500",
+            f"PID|1||{ref}^^^HOSP^MR||Quartermaine^Ottilie||19600101|M",
+            "PV1|1|E",
+            f"PV2|||^{complaint}",
+        ]
+    ).encode()
+
+
+def a08(control_id: str, ref: str, complaint: str) -> bytes:
+    return "\r".join(
+        [
+            msh("REG", "ADT^A08^ADT_A01", control_id),
+            f"PID|1||{ref}^^^HOSP^MR||Quartermaine^Ottilie||19600101|M",
+            f"PV2|||^{complaint}",
+        ]
+    ).encode()
+
+
+CALM = {"8867-4": 76, "9279-1": 16, "59408-5": 98, "8480-6": 128, "8462-4": 78, "8310-5": 36.8}
+WORSE = {"8867-4": 135, "9279-1": 31, "59408-5": 89, "8480-6": 88, "8462-4": 50, "8310-5": 39.2}
+UNITS = {"8310-5": "Cel", "59408-5": "%", "8480-6": "mm[Hg]", "8462-4": "mm[Hg]"}
+
+
+def oru(control_id: str, ref: str = "MRN-4711", vitals: dict[str, float] = WORSE) -> bytes:
+    obx = [
+        f"OBX|{n}|NM|{code}^^LN||{value}|{UNITS.get(code, '/min')}|||||F"
+        for n, (code, value) in enumerate(vitals.items(), 1)
+    ]
+    head = [msh("MON", "ORU^R01^ORU_R01", control_id), f"PID|1||{ref}", "OBR|1|||85353-1^^LN"]
+    return "\r".join(head + obx).encode()
+
+
+def get_case(client, token, public_id):
+    response = client.get(
+        f"/api/v1/cases/{public_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def board_row(client, token, ref):
+    body = client.get("/api/v1/board", headers={"Authorization": f"Bearer {token}"}).get_json()
+    rows = [row for row in body["rows"] if row["patient_ref"] == ref]
+    assert len(rows) == 1, body["rows"]
+    return rows[0]
+
+
+def count(sessions, model, *where) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def actions(sessions, actor: str) -> list[str]:
+    with sessions() as session:
+        query = select(AuditEvent.action).where(AuditEvent.actor == actor).order_by(AuditEvent.id)
+        return list(session.scalars(query))
+
+
+def test_adt_then_oru_put_the_case_on_the_board_and_retriage_it(
+    listener, worker, client, staff, sessions
+):
+    worker.start()
+    nurse = staff["nurse"].token
+    ack = listener.send(a04("REG-1"))
+    assert ack["MSA"] == ["MSA", "AA", "REG-1"]
+    assert ack["MSH"][4:6] == ["REG", "HOSP"]  # answered to the sender
+    row = board_row(client, nurse, "MRN-4711")
+    assert (row["age_years"], row["sex"], row["chief_complaint"]) == (
+        66, "male", "Shortness of breath",
+    )  # fmt: skip
+    assert row["vitals_documented"] is False  # registration sends no vital signs
+    wait_analyzed(sessions, [row["id"]])
+    before = get_case(client, nurse, row["id"])
+
+    ack = listener.send(oru("MON-1"))
+    assert ack["MSA"] == ["MSA", "AA", "MON-1"]
+    wait_for(lambda: results_per_case(sessions).get(row["id"]) == 2, 60, "the re-triage result")
+    wait_analyzed(sessions, [row["id"]])
+    after = get_case(client, nurse, row["id"])
+    (observation,) = after["care"]["observations"]
+    assert observation["by"] == "hl7:MON"
+    assert observation["vitals"]["heart_rate"] == 135
+    assert observation["vitals"]["spo2"] == 89
+    assert observation["vitals"]["temperature_c"] == 39.2
+    assert (observation["vitals"]["systolic_bp"], observation["vitals"]["diastolic_bp"]) == (88, 50)
+    assert after["acuity"] < before["acuity"]  # more urgent after the worse vital signs
+    assert [r["of"] for r in after["care"]["results"]] == ["intake", "re-triage"]
+    assert board_row(client, nurse, "MRN-4711")["vitals_documented"] is True
+    assert actions(sessions, "hl7:REG") == ["user.created", "case.submitted", "hl7.accepted"]
+    assert {"case.retriaged", "hl7.accepted"} <= set(actions(sessions, "hl7:MON"))
+
+
+def test_duplicates_are_acknowledged_again_and_applied_once_even_after_a_restart(
+    listener, sessions
+):
+    assert listener.send(a04("REG-2"))["MSA"][:2] == ["MSA", "AA"]
+    assert listener.send(oru("MON-2"))["MSA"][:2] == ["MSA", "AA"]
+    listener.stop()
+    listener.start()  # durable: the database remembers, not the process
+    assert listener.send(a04("REG-2"))["MSA"] == ["MSA", "AA", "REG-2"]
+    assert listener.send(oru("MON-2"))["MSA"] == ["MSA", "AA", "MON-2"]
+    assert count(sessions, Case) == 1
+    assert count(sessions, Observation) == 1
+    assert count(sessions, AuditEvent, AuditEvent.action == "hl7.duplicate") == 2
+    assert "MON-2 ORU^R01: AA (duplicate, not applied again)" in listener.log()
+    # The same control id with other content is not a resend: AE, nothing applied.
+    ack = listener.send(oru("MON-2", vitals=CALM))
+    assert ack["MSA"][1] == "AE" and "already used" in ack["MSA"][3]
+    assert count(sessions, Observation) == 1
+
+
+def test_the_same_message_on_four_connections_at_once_is_applied_once(listener, sessions):
+    listener.send(a04("REG-3"))
+    answers: list[dict[str, list[str]]] = []
+
+    def one() -> None:
+        answers.append(listener.send(oru("MON-3")))
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a["MSA"] for a in answers] == [["MSA", "AA", "MON-3"]] * 4
+    assert count(sessions, Observation) == 1
+    assert count(sessions, Hl7Message, Hl7Message.control_id == "MON-3") == 1
+
+
+def test_vital_signs_for_a_patient_with_no_open_case_are_ae_with_the_reason(listener, sessions):
+    ack = listener.send(oru("MON-4", ref="NOBODY-1"))
+    assert ack["MSA"] == ["MSA", "AE", "MON-4", "no open case for the patient in PID-3"]
+    assert ack["ERR"][2:5] == ["PID^1^3", "204^Unknown key identifier^HL70357", "E"]
+    assert count(sessions, Observation) == 0
+    with sessions() as session:
+        row = session.scalars(select(Hl7Message)).one()
+        assert (row.control_id, row.ack_code, row.case_id) == ("MON-4", "AE", None)
+        assert row.error == "no open case for the patient in PID-3"
+    assert actions(sessions, "hl7:MON")[-1] == "hl7.error"
+
+
+def test_a04_for_a_patient_already_waiting_is_ae_and_a08_updates_and_retriages(listener, sessions):
+    listener.send(a04("REG-5", complaint="Sore toe"))
+    ack = listener.send(a04("REG-6", complaint="Sore toe"))
+    assert ack["MSA"][1] == "AE" and "already has an open case" in ack["MSA"][3]
+    assert count(sessions, Case) == 1
+    with sessions() as session:
+        level_before = session.scalars(select(Case)).one().engine_acuity
+    ack = listener.send(a08("REG-7", "MRN-4711", "Crushing chest pain"))
+    assert ack["MSA"] == ["MSA", "AA", "REG-7"]
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.chief_complaint == "Crushing chest pain"
+        assert case.engine_acuity < level_before  # re-triaged on the new complaint
+        observation = session.scalars(select(Observation)).one()
+        assert "Registration updated by HL7 ADT A08 from REG: chief complaint" in (
+            observation.note_line
+        )
+    assert "case.registration_updated" in actions(sessions, "hl7:REG")
+    ack = listener.send(a08("REG-8", "NOBODY-2", "Headache"))
+    assert ack["MSA"][1] == "AE" and "no open case" in ack["MSA"][3]
+
+
+@pytest.mark.parametrize(
+    ("raw", "echo", "words"),
+    [
+        (b"\x00\x01\x02 not HL7 at all \xff", "", "UTF-8"),
+        (b"PID|1||MRN-1\rMSH|^~\\&|X", "", "does not start with an MSH"),
+        (msh("REG", "ADT^A01", "R-1").encode(), "R-1", "trigger event not supported"),
+        (msh("REG", "SIU^S12", "R-2").encode(), "R-2", "message type not supported"),
+        (msh("REG", "ADT^A04", "R-3", processing="T").encode(), "R-3", "processing id"),
+    ],
+)
+def test_messages_to_reject_are_ar_and_the_listener_keeps_serving(
+    listener, sessions, raw, echo, words
+):
+    ack = listener.send(raw)
+    assert ack["MSA"][:3] == ["MSA", "AR", echo]
+    assert words in ack["MSA"][3] or words in ack["ERR"][8]
+    assert listener.send(a04("REG-9"))["MSA"][:2] == ["MSA", "AA"]
+    assert count(sessions, Case) == 1
+    assert count(sessions, AuditEvent, AuditEvent.action == "hl7.rejected") == 1
+
+
+def test_a_huge_message_is_refused_unread_on_a_connection_that_stays_usable(listener, sessions):
+    huge = oru("BIG-1") + b"\rNTE|1||" + b"x" * (MAX_BYTES * 3)
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=30) as conn:
+        conn.sendall(START + huge + END + START + a04("REG-10") + END)
+        replies = read_frames(conn, 2)
+    first, second = (fields(reply) for reply in replies)
+    assert first["MSA"][:3] == ["MSA", "AR", "BIG-1"]
+    assert f"larger than {MAX_BYTES} bytes" in first["MSA"][3]
+    assert second["MSA"] == ["MSA", "AA", "REG-10"]
+    assert count(sessions, Observation) == 0 and count(sessions, Case) == 1
+
+
+def read_frames(conn: socket.socket, wanted: int) -> list[bytes]:
+    data = b""
+    while data.count(END) < wanted:
+        chunk = conn.recv(65536)
+        assert chunk, "the listener closed the connection"
+        data += chunk
+    return [frame.strip(START) for frame in data.split(END)[:wanted]]
+
+
+def test_half_a_frame_then_a_disconnect_applies_nothing(listener, sessions):
+    raw = a04("REG-11")
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=10) as conn:
+        conn.sendall(START + raw[: len(raw) // 2])
+    wait_for(lambda: "in the middle of a message" in listener.log(), 10, "the torn frame")
+    assert count(sessions, Case) == 0
+    assert listener.send(a04("REG-11"))["MSA"] == ["MSA", "AA", "REG-11"]  # sent again whole
+    assert count(sessions, Case) == 1
+
+
+def test_an_idle_connection_is_closed_and_sigterm_stops_the_listener_cleanly(listener):
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=30) as conn:
+        assert conn.recv(10) == b""  # closed by the listener after its idle timeout (2 s)
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=30) as held:
+        assert listener.stop() == 0  # an open connection does not keep it from stopping
+        assert held.recv(10) == b""
+    assert "stopped" in listener.log()
+
+
+def test_the_log_holds_control_ids_and_types_never_patient_data(listener):
+    listener.send(a04("REG-12", complaint="Gastroschisis follow-up"))
+    listener.send(oru("MON-12"))
+    listener.send(oru("MON-13", ref="NOBODY-3"))
+    listener.send(a08("REG-13", "MRN-4711", "Zygomatic fracture"))
+    listener.stop()
+    log = listener.log()
+    assert "REG-12 ADT^A04: AA" in log and "MON-13 ORU^R01: AE" in log
+    for secret in ("MRN-4711", "NOBODY-3", "Quartermaine", "Ottilie", "19600101",
+                   "Gastroschisis", "Zygomatic"):  # fmt: skip
+        assert secret not in log, secret
