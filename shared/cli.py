@@ -299,13 +299,16 @@ def up(admin_password: str | None) -> None:
     "mapping",
     multiple=True,
     metavar="FIELD=COLUMN",
-    help="CSV column for a case field or vital sign, e.g. --map heart_rate=HR.",
+    help="CSV column for a case field or vital sign, e.g. --map heart_rate=HR; "
+    "--map image=COLUMN for image paths (';' between several).",
 )
 def analyze(in_path: str, out_path: str, is_csv: bool, mapping: tuple[str, ...]) -> None:
     """Analyze a batch of cases in process (retrospective chart review; no queue, no DB)."""
     from pathlib import Path
 
     from shared.batch import BatchSummary, analyze_lines, parse_mapping, read_csv, read_jsonl
+    from shared.batch_images import BatchImages
+    from shared.inference.backend import ModelLoadError
     from shared.nlp.entities import find_medications
 
     source = Path(in_path)
@@ -321,9 +324,10 @@ def analyze(in_path: str, out_path: str, is_csv: bool, mapping: tuple[str, ...])
                 length=max(total - (1 if is_csv else 0), 0), label="analyzing", file=sys.stderr
             ) as bar,
         ):
-            for summary in analyze_lines(rows, out):  # noqa: B007 - read after the loop
+            images = BatchImages(get_settings(), source.resolve().parent)
+            for summary in analyze_lines(rows, out, images):  # noqa: B007 - read after the loop
                 bar.update(1)
-    except ValueError as exc:
+    except (ValueError, ModelLoadError) as exc:
         raise click.ClickException(str(exc)) from exc
     elapsed = time.perf_counter() - started
     click.echo("\n" + "\n".join(summary.table()))

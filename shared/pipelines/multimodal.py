@@ -152,16 +152,31 @@ def get_image_text_model(
     return _models[key]
 
 
-def facts_of(number: int, image: Image) -> ImageFacts:
-    tags = image.tags or {}
+def facts_from(
+    number: int,
+    *,
+    image_type: str,
+    kind: str,
+    tags: dict[str, Any],
+    verdict: str | None,
+    image_id: str | None = None,
+) -> ImageFacts:
+    """What the prompt says of one image and its observations are checked against: its
+    technical DICOM tags only (modality, view, body part, laterality)."""
     side = str(tags.get("ImageLaterality") or tags.get("Laterality") or "").upper()[:1]
     return ImageFacts(
-        number=number, image_id=image.public_id, image_type=image.image_type, kind=image.kind,
+        number=number, image_id=image_id, image_type=image_type, kind=kind,
         modality=tags.get("Modality"), view=tags.get("ViewPosition"),
         body_part=tags.get("BodyPartExamined"),
         laterality=side if side in ("L", "R", "B", "U") else None,  # type: ignore[arg-type]
-        quality_verdict=image.quality_verdict,
+        quality_verdict=verdict,
     )  # fmt: skip
+
+
+def facts_of(number: int, image: Image) -> ImageFacts:
+    return facts_from(number, image_type=image.image_type, kind=image.kind,
+                      tags=image.tags or {}, verdict=image.quality_verdict,
+                      image_id=image.public_id)  # fmt: skip
 
 
 def as_rgb(pixels: Any) -> Any:

@@ -178,3 +178,42 @@ def test_a_server_refusal_or_bad_answer_leaves_the_rules_standing(server, tmp_pa
     assert "previous answer could not be used (not valid JSON" in json.dumps(
         server.requests[-1]["messages"]
     )
+
+
+def test_batch_analyze_reads_a_line_with_its_image_through_the_served_model(
+    server, tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from shared.cli import main
+    from shared.config import get_settings
+    from tests.support.images import dicom_bytes, radiograph
+
+    for name, value in {"MULTIMODAL_CHAIN": "medgemma-4b-vllm", "MODEL_RETRIES": "0",
+                        "MODEL_BASE_URL": server.base_url,
+                        "INSTANCE_PATH": str(tmp_path / "instance")}.items():  # fmt: skip
+        monkeypatch.setenv(f"MEDTRIAGE_{name}", value)
+    get_settings.cache_clear()
+    server.answers = [Answer(text="OK"), Answer(text=output())]
+    pixels = radiograph(256).astype(np.uint16) * 16
+    (tmp_path / "ankle.dcm").write_bytes(dicom_bytes(pixels, tags={"ImageLaterality": "R"}))
+    source = tmp_path / "cases.jsonl"
+    line = ANKLE.model_dump(mode="json", exclude_none=True)
+    source.write_text(json.dumps(line | {"image_paths": ["ankle.dcm", "gone.png"]}) + "\n"
+                      + json.dumps(line) + "\n")  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    try:
+        result = CliRunner().invoke(main, ["analyze", "--in", str(source), "--out", str(out)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    first, second = [json.loads(x) for x in out.read_text().splitlines()]
+    assert first["images"][1]["error"] == "no such image file: gone.png"
+    reading = first["image_text"]
+    assert reading["run"]["outcome"] == "model" and reading["run"]["images_sent"] == [1]
+    assert reading["run"]["images_left_out"] == ["gone.png"]
+    assert [o["text"] for o in reading["output"]["image_observations"]] == [
+        "Soft tissue swelling over the lateral malleolus."
+    ]
+    assert first["acuity"] == 3 < first["result"]["assessment"]["acuity"]
+    assert "image_text" not in second and len(server.requests) == 2  # warm-up, one case
