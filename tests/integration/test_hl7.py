@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from shared import audit
 from shared.db import AuditEvent, Case
 from shared.db.models import Hl7Message, Observation
 from shared.interop.mllp import END, START, send
@@ -246,7 +247,9 @@ def test_vital_signs_for_a_patient_with_no_open_case_are_ae_with_the_reason(list
     assert actions(sessions, "hl7:MON")[-1] == "hl7.error"
 
 
-def test_a04_for_a_patient_already_waiting_is_ae_and_a08_updates_and_retriages(listener, sessions):
+def test_a04_for_a_patient_already_waiting_is_ae_and_a08_updates_and_retriages(
+    listener, sessions, settings
+):
     listener.send(a04("REG-5", complaint="Sore toe"))
     ack = listener.send(a04("REG-6", complaint="Sore toe"))
     assert ack["MSA"][1] == "AE" and "already has an open case" in ack["MSA"][3]
@@ -264,6 +267,12 @@ def test_a04_for_a_patient_already_waiting_is_ae_and_a08_updates_and_retriages(l
             observation.note_line
         )
     assert "case.registration_updated" in actions(sessions, "hl7:REG")
+    # The case changed with an event of its own: the audit trail verifies.
+    with sessions() as session:
+        audit.seal_and_anchor(session, settings)
+    with sessions() as session:
+        check = audit.verify(session, settings)
+    assert check.ok and check.cases_checked == 1, check.problems
     ack = listener.send(a08("REG-8", "NOBODY-2", "Headache"))
     assert ack["MSA"][1] == "AE" and "no open case" in ack["MSA"][3]
 
