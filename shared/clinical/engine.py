@@ -20,6 +20,7 @@ from shared.clinical.rules.baseline import LABELS, missing_core_vitals, non_urge
 from shared.clinical.rules.pain import assess_pain
 from shared.clinical.scores import qsofa, shock_index
 from shared.nlp.demographics import read_pregnancy
+from shared.nlp.terms import split_abbreviation_lists
 from shared.nlp.vitals import MergedVitals, merge_vitals
 from shared.schemas import Acuity, Assessment, CaseIn, NoteVital, Reason, VitalConflict
 
@@ -41,8 +42,18 @@ def pregnancy_status(case: CaseIn) -> str | None:
     return "postpartum" if _POSTPARTUM.search(text) else "pregnant"
 
 
+def _terms_split(case: CaseIn) -> CaseIn:
+    """The case with slash-joined abbreviations apart ("SI/HI" -> "SI HI"), offsets kept."""
+    complaint = split_abbreviation_lists(case.chief_complaint)
+    note = split_abbreviation_lists(case.note)
+    if complaint == case.chief_complaint and note == case.note:
+        return case
+    return case.model_copy(update={"chief_complaint": complaint, "note": note})
+
+
 def build_facts(case: CaseIn) -> Facts:
     """Everything the rules read, computed once."""
+    case = _terms_split(case)
     merged = merge_vitals(case.vitals, case.note)
     asserted, other, history = read_mentions(case)
     pregnancy = pregnancy_status(case)

@@ -272,6 +272,23 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         (),
     ),
     "rash": ("rash", r"rash(?:es)?|hives|urticaria", ()),
+    # Known diagnoses sent in (a transfer, a result): ESI high risk, beyond CLINICAL.md
+    "intracranial_bleed": (
+        "bleeding in or around the brain",
+        r"(?:intra[- ]?cranial|intra[- ]?cerebral|subarachnoid|sub[- ]?dural|extra[- ]?dural|"
+        r"epidural|intra[- ]?parenchymal|intra[- ]?ventricular)\s+(?:ha?emorrhag\w*|bleed\w*|"
+        r"ha?ematoma|blood)|(?:brain|head|cerebral)\s+bleed\w*|bleed\w*\s+(?:in|on|into)\s+"
+        r"(?:the\s+|his\s+|her\s+)?brain|ha?emorrhagic\s+(?:stroke|CVA)",
+        ("ICH", "SAH", "SDH", "EDH", "IPH", "IVH"),
+    ),
+    "raised_troponin": (
+        "raised troponin or a known myocardial infarction",
+        r"(?:elevated|raised|high|positive|rising|abnormal|increased|up-?trending)\s+"
+        r"(?:hs-?|high[- ]sensitivity\s+)?trop(?:onin)?s?\b|trop(?:onin)?s?\s+(?:is\s+|was\s+)?"
+        r"(?:elevated|raised|high|positive|rising|leak|bump|up)|"
+        r"(?:non[- ]ST[- ]elevation|ST[- ]elevation)\s+(?:myocardial\s+infarction|MI)",
+        ("STEMI", "NSTEMI"),
+    ),
     "head_injury": (
         "head injury",
         r"head\s+(?:injury|injuries|trauma|strike|lac\w*|wound)|(?:hit|struck|bumped|banged|knocked)"
@@ -764,6 +781,26 @@ def _matches(text: str) -> list[tuple[str, int, int]]:
     return found
 
 
+# "SI/HI", "SI, HI", "SI or HI", "HI/SI": beside suicidal ideation, HI is homicidal ideation
+# (alone, in a trauma note, it is a head injury).
+_JOINED = re.compile(r"\s*(?:/|,|or|and|&)?\s*")
+
+
+def _psychiatric_hi(text: str, found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    def si(i: int) -> bool:
+        return 0 <= i < len(found) and text[found[i][1] : found[i][2]] == "SI"
+
+    out = list(found)
+    for i, (finding, start, end) in enumerate(found):
+        if finding != "head_injury" or text[start:end] != "HI":
+            continue
+        if (si(i - 1) and _JOINED.fullmatch(text, found[i - 1][2], start)) or (
+            si(i + 1) and _JOINED.fullmatch(text, end, found[i + 1][1])
+        ):
+            out[i] = ("homicidal", start, end)
+    return out
+
+
 @cache
 def _single(finding: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w/])(?:{_alternatives(finding)})(?![\w/])")
@@ -775,7 +812,7 @@ def find_findings(text: str) -> list[FindingMention]:
     A finding found inside a wider one ("vomiting" inside "vomiting blood") is reported too.
     """
     mentions: list[FindingMention] = []
-    for finding, start, end in _matches(text):
+    for finding, start, end in _psychiatric_hi(text, _matches(text)):
         context = assess_context(text, start, end)
         for name in (finding, *IMPLIES.get(finding, ())):
             mentions.append(

@@ -54,3 +54,17 @@ def first_letter(phrase: str) -> str:
     return (
         first if first.isalpha() and not optional and len(split_alternatives(phrase)) == 1 else ""
     )
+
+
+# Abbreviations of two or more capitals joined by slashes: "SI/HI", "CP/SOB", "ETOH/SI".
+# (Single letters stay joined: "N/V", "H/A", "A/O" are abbreviations of their own.)
+_ABBREVIATION_LIST = re.compile(r"(?<![\w/])[A-Z]{2,6}(?:/[A-Z]{2,6})+(?![\w/])")
+
+
+def split_abbreviation_lists(text: str) -> str:
+    """ "SI/HI" -> "SI HI": each abbreviation of a slash-joined list becomes a term of its own
+    (term patterns treat a slash as part of a word, so that "s/p" or "120/80" stay whole).
+    Same length, so every offset into the result is an offset into `text`."""
+    if "/" not in text:
+        return text
+    return _ABBREVIATION_LIST.sub(lambda m: m.group(0).replace("/", " "), text)

@@ -306,7 +306,8 @@ def gi_bleeding(f: Facts) -> Iterator[Reason]:
 @rule(
     "self_harm",
     "suicidal with intent or plan, self-harm, homicidal, overdose with intent "
-    "or of an unknown substance or amount -> 2; other overdose -> 3",
+    "or of an unknown substance or amount (an overdose or poisoning whose amount the record "
+    "does not state counts as unknown) -> 2; other overdose -> 3",
 )
 def self_harm(f: Facts) -> Iterator[Reason]:
     suicidal = f.first("suicidal")
@@ -326,10 +327,28 @@ def self_harm(f: Facts) -> Iterator[Reason]:
         return
     intent = f.first("overdose_intent")
     words = intent.text if intent is not None else f.modifier(overdose, "overdose_intent")
+    if words is None and _UNDETAILED_OVERDOSE.match(overdose.text) and not _amount_stated(f):
+        words = "no substance amount recorded: treated as unknown"
     if words is not None:
         yield f.reason("self_harm", EMERGENT, f"overdose or poisoning ({words})", mention=overdose)
     else:
         yield f.reason("overdose", URGENT, "overdose or poisoning", mention=overdose)
+
+
+# An overdose or poisoning named as such (not "ingested", which is also a swallowed coin).
+_UNDETAILED_OVERDOSE = re.compile(r"over\s*dos|poison|OD\b|O/D|TOX\b|tox", re.IGNORECASE)
+# How much was taken, as a number or as words ("2 tablets", "400 mg", "a double dose").
+_AMOUNT = re.compile(
+    r"\b\d+(?:\.\d+)?\s*(?:x\s*)?(?:mg|g|mcg|micrograms?|grams?|ml|mL|units?|tabs?|tablets?|"
+    r"pills?|capsules?|caps|doses?|puffs?|sachets?|patch(?:es)?|drinks?|beers?)\b|"
+    r"\b(?:one|two|three|four|five|six|a\s+couple\s+of|a\s+double|an\s+extra|double|extra)\s+"
+    r"(?:\w+\s+)?(?:tabs?|tablets?|pills?|capsules?|doses?)\b|known\s+(?:amount|quantity)",
+    re.IGNORECASE,
+)
+
+
+def _amount_stated(f: Facts) -> bool:
+    return any(_AMOUNT.search(text) for text in (f.case.chief_complaint, f.case.note))
 
 
 @rule("testicular_torsion", "sudden testicular pain (possible torsion) -> 2")
@@ -466,12 +485,17 @@ def infant_concern(f: Facts) -> Iterator[Reason]:
 @rule(
     "esi_high_risk",
     "ESI high-risk situations: missed dialysis; shock from an implanted "
-    "defibrillator; sickle cell crisis; breathlessness in pregnancy or after childbirth; "
+    "defibrillator; sickle cell crisis; a known or suspected bleed in or around the brain "
+    "(ICH, SAH, subdural); a raised troponin or known myocardial infarction (STEMI, NSTEMI); "
+    "breathlessness in pregnancy or after childbirth; "
     "alcohol withdrawal with tachycardia, confusion or hallucinations; fainting at 65 or "
     "over -> 2",
 )
 def esi_high_risk(f: Facts) -> Iterator[Reason]:
-    m = f.first("dialysis_missed", "defibrillator_shock", "sickle_crisis")
+    m = f.first(
+        "dialysis_missed", "defibrillator_shock", "sickle_crisis", "intracranial_bleed",
+        "raised_troponin",
+    )  # fmt: skip
     if m is not None:
         yield f.reason("esi_high_risk", EMERGENT, m.label, mention=m)
         return

@@ -45,6 +45,7 @@ TWO_OR_MORE: dict[str, str] = {
     "abdominal_injury": "abdominal injury (imaging, labs)",
     "neck_injury": "neck injury (imaging)",
     "hyperglycaemia": "high blood glucose (labs, IV fluids)",
+    "hypoglycaemia": "low blood glucose (repeated glucose checks, IV or oral glucose, labs)",
     "dehydration": "dehydration (labs, IV fluids)",
     "overdose": "overdose or poisoning (labs, monitoring)",
     "post_procedure_problem": "a complication after a procedure (labs, imaging)",

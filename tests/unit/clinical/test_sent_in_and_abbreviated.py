@@ -1,0 +1,80 @@
+"""Presentations as triage systems and referral letters write them: slash-joined abbreviation
+lists ("SI/HI"), known diagnoses sent in (a bleed on the brain, a raised troponin), an
+overdose recorded with no amount, low blood glucose as the complaint. Beyond the letter of
+CLINICAL.md where marked (ESI v4 high risk and resources), each documented in its rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.clinical.cases import assess, expect, expect_text, fired, shown
+
+# (chief complaint, note, level, rule, evidence)
+FIRES = [
+    # Abbreviation lists: each abbreviation a term of its own.
+    ("SI/HI", "", 2, "self_harm", "SI"),
+    ("HI/SI", "", 2, "self_harm", "SI"),
+    ("psych eval", "reports SI, HI towards neighbour", 2, "self_harm", "SI"),
+    ("CP/SOB", "", 2, "acs_chest_pain", "CP"),
+    # Known or suspected intracranial bleeding (ESI high risk, beyond CLINICAL.md).
+    ("transfer", "transfer from OSH with SDH on CT", 2, "esi_high_risk", "SDH"),
+    ("head bleed", "", 2, "esi_high_risk", "head bleed"),
+    ("ICH", "", 2, "esi_high_risk", "ICH"),
+    ("review", "CT showed a small subarachnoid haemorrhage", 2, "esi_high_risk",
+     "subarachnoid haemorrhage"),
+    ("headache", "sent in by GP: ? brain bleed", 2, "esi_high_risk", "brain bleed"),
+    # A raised troponin or a known myocardial infarction sent in.
+    ("elevated troponin", "", 2, "esi_high_risk", "elevated troponin"),
+    ("abnormal labs", "troponin elevated at the clinic this morning", 2, "esi_high_risk",
+     "troponin elevated"),
+    ("NSTEMI", "", 2, "esi_high_risk", "NSTEMI"),
+    # An overdose with no amount recorded: an unknown amount (CLINICAL: level 2).
+    ("overdose", "", 2, "self_harm", "overdose"),
+    ("OD", "", 2, "self_harm", "OD"),
+    ("poisoning", "found by roommate", 2, "self_harm", "poisoning"),
+    # The amount recorded and no intent: level 3, as before.
+    ("overdose", "took 2 extra ibuprofen tablets by mistake this morning", 3, "overdose",
+     "overdose"),
+    ("overdose", "double dose of her blood pressure tablet, feels fine", 3, "overdose",
+     "overdose"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("complaint", "note", "level", "rule", "evidence"), FIRES)
+def test_fires_at_its_level_citing_its_words(complaint, note, level, rule, evidence):
+    expect_text(complaint, note, level, rule, evidence, age=45)
+
+
+# (chief complaint, note, rule that must not fire)
+DOES_NOT_FIRE = [
+    ("psych eval", "calm, denies SI/HI", "self_harm"),
+    ("fall", "HI with no LOC, no vomiting", "self_harm"),  # HI alone: a head injury
+    ("headache", "hx of SDH in 2019, fully recovered", "esi_high_risk"),
+    ("headache", "CT head: no ICH", "esi_high_risk"),
+    ("chest pain", "troponin negative x2", "esi_high_risk"),
+    ("chest pain", "history of NSTEMI with two stents", "esi_high_risk"),
+    ("epidural", "epidural site sore after labour", "esi_high_risk"),
+    ("foreign body", "swallowed a coin an hour ago, ingested, no distress", "self_harm"),
+    ("overdose", "took 2 extra paracetamol tablets by mistake, known amount", "self_harm"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("complaint", "note", "rule"), DOES_NOT_FIRE)
+def test_does_not_fire(complaint, note, rule):
+    result = assess(complaint, note, age=45)
+    assert rule not in fired(result), shown(result)
+
+
+def test_hypoglycaemia_as_the_complaint_needs_two_resources():
+    result = assess("hypoglycemia", "", age=60, heart_rate=80, respiratory_rate=16, spo2=98,
+                    systolic_bp=130, temperature_c=36.8)  # fmt: skip
+    expect(result, 3, "expected_resources")
+    # With altered consciousness it is a high-risk presentation (CLINICAL.md): level 2.
+    assert assess("hypoglycemia", "BM 2.1, confused and drowsy", age=60).acuity == 2
+
+
+def test_the_evidence_of_a_split_list_points_into_the_text_as_typed():
+    result = assess("SI/HI", "")
+    cited = [r for r in result.reasons if r.rule == "self_harm"]
+    assert cited and cited[0].source == "chief_complaint"
+    assert "SI/HI"[cited[0].start : cited[0].end] == cited[0].evidence == "SI"
