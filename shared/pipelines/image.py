@@ -2,8 +2,9 @@
 
 `analyze_with_image` with no multimodal model configured returns the deterministic text
 result and the image's technical analysis side by side, and says so; the acuity is always the
-text engine's (an image never makes it less urgent, and quality flags never change it). The
-MedGemma image+text integration plugs in at `integrate` when a multimodal model is wired.
+text engine's (an image never makes it less urgent, and quality flags never change it). With
+MEDTRIAGE_MULTIMODAL_CHAIN set, the image+text model (shared.pipelines.multimodal) reads the
+note and the image into one checked output, and the level may only become more urgent.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from pydantic import BaseModel, Field
 
 from shared.config import Settings, get_settings
 from shared.imaging.analysis import analyze_pixels, get_image_encoder
-from shared.imaging.decode import decode
+from shared.imaging.decode import Decoded, decode
 from shared.imaging.errors import ImageLimits
 from shared.imaging.schema import ImageAnalysisOutput
 from shared.imaging.view import get_view_model
 from shared.pipelines.base import SAFETY_DISCLAIMER
-from shared.pipelines.text import ClinicalTextOutput
+from shared.pipelines.text import ASSUMED_ADULT_AGE, ClinicalTextOutput
 from shared.pipelines.text import MultimodalPipeline as TextPipeline
+from shared.safety.image_schema import SafeImageTextOutput
 from shared.schemas import Acuity, ModelInfo, RiskLevel
 
 NOT_INTEGRATED = (
@@ -44,6 +46,7 @@ class MultimodalOutput(BaseModel):
     models: list[ModelInfo]
     text: ClinicalTextOutput
     image: ImageAnalysisOutput
+    checked: SafeImageTextOutput | None = None  # the image+text model's checked output
 
 
 def _as_bytes(image: Any) -> tuple[bytes, str]:
@@ -71,6 +74,9 @@ class MultimodalPipeline(TextPipeline):
     def analyze_image(self, image: Any, image_type: str = "other") -> ImageAnalysisOutput:
         """Quality (always) and embedding (with a configured encoder) of one image.
         Raises ImageRejected for a file that is not an image we read."""
+        return self._analyze(image, image_type)[1]
+
+    def _analyze(self, image: Any, image_type: str) -> tuple[Decoded, ImageAnalysisOutput]:
         data, name = _as_bytes(image)
         s = self.settings
         limits = ImageLimits(s.image_max_bytes, s.image_max_pixels, s.image_max_count)
@@ -83,7 +89,7 @@ class MultimodalPipeline(TextPipeline):
             tags=decoded.tags, notes=decoded.notes, encoder=encoder, encoder_note=note,
             view_model=view_model, view_note=view_note,
         )  # fmt: skip
-        return output
+        return decoded, output
 
     def analyze_with_image(
         self,
@@ -94,8 +100,14 @@ class MultimodalPipeline(TextPipeline):
         integrate_findings: bool = True,
     ) -> MultimodalOutput:
         text = self.analyze_clinical_text(clinical_note, patient_age)
-        picture = self.analyze_image(image, image_type)
-        return self.integrate(text, picture, integrate_findings)
+        decoded, picture = self._analyze(image, image_type)
+        side_by_side = self.integrate(text, picture, integrate_findings)
+        if not integrate_findings:
+            return side_by_side
+        from shared.pipelines.multimodal import read_with_model
+
+        age = patient_age if patient_age is not None else ASSUMED_ADULT_AGE
+        return read_with_model(self.settings, clinical_note, age, decoded, side_by_side)
 
     def integrate(
         self, text: ClinicalTextOutput, picture: ImageAnalysisOutput, integrate_findings: bool

@@ -11,6 +11,7 @@ the text result standing, with the reason recorded.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from shared.config import Settings
     from shared.db.models import Image
+    from shared.pipelines.image import MultimodalOutput
 
 log = logging.getLogger(__name__)
 
@@ -294,3 +296,51 @@ def image_text_view(payload: dict[str, Any] | None) -> dict[str, Any] | None:
             ],
         }
     return view
+
+
+def read_with_model(
+    settings: Settings, note: str, age: float, decoded: Any, side_by_side: MultimodalOutput
+) -> MultimodalOutput:
+    """The seed API's integration: the note and the image read by the image+text model and
+    checked; the side-by-side output (saying why) when no model is configured or it added
+    nothing."""
+    model = get_image_text_model(settings)
+    if model is None:
+        return side_by_side
+    text, picture = side_by_side.text, side_by_side.image
+    case = CaseIn(age_years=age, chief_complaint="not given", note=note)
+    run = model.new_run()
+    images = []
+    if picture.quality_verdict == "unusable":
+        run.images_left_out = ["image 1: unusable"]
+    else:
+        facts = facts_from(1, image_type=picture.image_type, kind=decoded.kind,
+                           tags=decoded.tags, verdict=picture.quality_verdict)  # fmt: skip
+        sha = hashlib.sha256(decoded.display.tobytes()).hexdigest()
+        images.append(PromptImage(as_rgb(decoded.display), sha, facts))
+    safe, run = model.analyze(case, text.assessment, images, text.assessment.acuity, run)
+    if safe is None:
+        why = f"the image+text model added nothing ({run.reason}); "
+        return side_by_side.model_copy(update={"integration": why + side_by_side.integration})
+    acuity = Acuity.most_urgent(text.assessment.acuity, Acuity(safe.applied_acuity))
+    models = list(picture.models)
+    if model.chain.model is not None:
+        models.append(model_info(model.chain.model))
+    return side_by_side.model_copy(
+        update={
+            "clinical_summary": safe.summary,
+            "integrated_findings": [f.finding for f in safe.key_findings]
+            + [f"image {o.image} (AI): {o.text}" for o in safe.image_observations],
+            "next_steps": safe.next_steps,
+            "cross_modal_agreements": safe.cross_modal_agreements,
+            "cross_modal_disagreements": safe.cross_modal_disagreements
+            + ([safe.disagreement] if safe.disagreement else []),
+            "risk_level": acuity.risk_level,
+            "acuity": acuity,
+            "confidence": safe.confidence,
+            "integration": f"integrated by {safe.ai_generated_by} (AI-generated; "
+            f"checked by the safety layers). {safe.licence_notice}",
+            "models": models,
+            "checked": safe,
+        }
+    )

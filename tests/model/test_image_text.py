@@ -217,3 +217,23 @@ def test_batch_analyze_reads_a_line_with_its_image_through_the_served_model(
     ]
     assert first["acuity"] == 3 < first["result"]["assessment"]["acuity"]
     assert "image_text" not in second and len(server.requests) == 2  # warm-up, one case
+
+
+def test_seed_api_analyze_with_image_integrates_through_the_served_model(server, tmp_path):
+    from shared.pipelines import MultimodalPipeline
+    from tests.support.images import dicom_bytes, radiograph
+
+    server.answers = [Answer(text="OK"), Answer(text=output())]
+    settings = settings_for(tmp_path, "medgemma-4b-vllm", model_base_url=server.base_url,
+                            model_retries=0)  # fmt: skip
+    dicom = dicom_bytes(radiograph(256).astype(np.uint16) * 16, tags={"ImageLaterality": "R"})
+    out = MultimodalPipeline(settings).analyze_with_image(ANKLE.note, dicom, "xray", 30)
+    assert out.checked is not None
+    assert out.integration.startswith("integrated by google/medgemma-4b-it, version 1.0")
+    assert "Health AI Developer Foundations" in out.integration
+    assert out.integrated_findings[-1] == (
+        "image 1 (AI): Soft tissue swelling over the lateral malleolus."
+    )
+    assert int(out.acuity) == 3 <= int(out.text.assessment.acuity)
+    assert "google/medgemma-4b-it" in [m.name for m in out.models]
+    assert out.disclaimer and out.confidence <= 0.95
