@@ -127,7 +127,7 @@ def render(row: CalibrationModel) -> str:
     )
     thresholds = "".join(
         f"<tr><td>{t['threshold']:g}</td><td>{_pct(t['rate'])}</td>"
-        f"<td>{t['critical_at_4_5']}</td></tr>"
+        f"<td>{t['critical_at_4_5']}</td><td>{t.get('nudged', '')}</td></tr>"
         for t in under.get("by_threshold", [])
     )
     recal = model["recalibration"]
@@ -161,7 +161,7 @@ the site threshold {metrics["threshold"]:g} ({under["nudged"]} cases made one le
 urgent). Among everyone placed at 4-5: {_pct(under["before"]["among_levels_4_5"])} before,
 {_pct(under["after"]["among_levels_4_5"])} after.</p>
 <table id="thresholds"><tr><th>threshold</th><th>under-triage after</th>
-<th>critical outcomes left at 4-5</th></tr>{thresholds}</table>
+<th>critical outcomes left at 4-5</th><th>cases nudged</th></tr>{thresholds}</table>
 <h2>Largest coefficients (log-odds per unit)</h2>
 <table id="coefficients"><tr><th>feature</th><th>coefficient</th></tr>{coefficient_rows}</table>
 <p>Assistive decision support: the model may make a level more urgent, never less; a clinician

@@ -177,7 +177,12 @@ def _train(data: Dataset, *, threshold: float, seed: int) -> Trained:
             "nudged": int(sum(a != b for a, b in zip(after, levels[cut:], strict=True))),
             # What another site threshold would have done on the same test months.
             "by_threshold": [
-                {"threshold": t, **under_triage(test_y, nudged(t))} for t in THRESHOLDS_SHOWN
+                {
+                    "threshold": t,
+                    **under_triage(test_y, nudged(t)),
+                    "nudged": sum(a != b for a, b in zip(nudged(t), levels[cut:], strict=True)),
+                }
+                for t in THRESHOLDS_SHOWN
             ],
         },
     }
