@@ -11,13 +11,12 @@ data: control ids, message types and ACK codes only.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,23 +24,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared import audit
 from shared.accounts import Principal
 from shared.audit_origin import set_origin
-from shared.cases import IdempotencyConflict, create_case, find_by_idempotency_key
 from shared.db import DatabaseNotAvailableError
-from shared.db.models import CareStatus, Case, Hl7Message, Observation, Role, User, utcnow
+from shared.db.models import Case, Hl7Message, utcnow
 from shared.db.session import is_outage
-from shared.interop import hl7
+from shared.interop import hl7, hl7_cases
 from shared.interop.hl7 import Hl7Error, Received, not_applied
+from shared.interop.hl7_cases import Applied
 from shared.interop.mllp import Frame
-from shared.lifecycle import ACTIONS
-from shared.lifecycle_inputs import LifecycleError, ObservationIn
 from shared.queue import Dispatcher
-from shared.schemas import CaseIn, VitalSigns
 
 log = logging.getLogger("medtriage.hl7")
 
-NO_COMPLAINT = "Registered by HL7 (no reason sent)"
 ORIGIN = "hl7"
-NO_PASSWORD = "!"  # noqa: S105 - not a hash: no password can match it
 
 
 @dataclass(frozen=True)
@@ -53,12 +47,6 @@ class Answer:
     control_id: str
     message_type: str
     duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class Applied:
-    case_id: int | None
-    dispatch: bool  # send the case to the queue after the commit
 
 
 class Duplicate(Exception):
@@ -148,15 +136,15 @@ class Inbox:
             row = _find(session, received)
         if row is not None and row.ack_code == "AA":
             return self._duplicate(received, row)
-        user = self._system_user(header.actor)
+        user = hl7_cases.system_user(self.sessions, header.actor)
         try:
             if header.code == "ADT" and header.event == "A04":
-                applied = self._register(received, user)
+                applied = hl7_cases.register(self.sessions, received, user)
                 self._record(received, "AA", None, applied.case_id)
             elif header.code == "ADT":
-                applied = self._in_one_transaction(received, user, self._update_registration)
+                applied = self._in_one_transaction(received, user, hl7_cases.update_registration)
             else:
-                applied = self._in_one_transaction(received, user, self._observe)
+                applied = self._in_one_transaction(received, user, hl7_cases.observe)
         except Duplicate as exc:
             return self._duplicate(received, exc.row)
         if applied.dispatch and applied.case_id is not None:
@@ -228,75 +216,19 @@ class Inbox:
         )
         return self._answer(received, "AE", error)
 
-    # --- the case ----------------------------------------------------------------------
-
-    def _system_user(self, actor: str) -> Principal:
-        """The sender's own account: a nurse's rights for intake and re-triage, disabled and
-        with a name no login accepts (':'), so nobody can sign in as it."""
-        with self.sessions() as session:
-            user = session.scalar(select(User).where(User.username == actor))
-            if user is None:
-                try:
-                    user = User(
-                        username=actor, password_hash=NO_PASSWORD, role=Role.NURSE, active=False
-                    )
-                    session.add(user)
-                    session.flush()
-                    audit.record(
-                        session,
-                        actor=actor,
-                        action="user.created",
-                        detail={"username": actor, "role": "nurse", "system": True},
-                    )
-                    session.commit()
-                except IntegrityError:  # another connection of the same sender made it
-                    session.rollback()
-                    user = session.scalars(select(User).where(User.username == actor)).one()
-            return Principal(user.id, user.username, Role.NURSE)
-
-    def _register(self, received: Received, user: Principal) -> Applied:
-        """ADT^A04: a new waiting case through intake's own service."""
-        reg = hl7.registration(received, utcnow())
-        key = _idempotency_key(received)
-        with self.sessions() as session:
-            if find_by_idempotency_key(session, user, key) is None:
-                if _open_cases(session, reg.patient_ref, lock=False):
-                    raise not_applied(
-                        hl7.DUPLICATE_KEY,
-                        "the patient in PID-3 already has an open case; send ADT A08 to update it",
-                        ("PID", 1, 3),
-                    )
-            if reg.age_years is None:
-                raise not_applied(
-                    hl7.REQUIRED_FIELD_MISSING,
-                    "PID-7 birth date is missing: a case needs the age",
-                    ("PID", 1, 7),
-                )
-            case_in = _valid_case(
-                {
-                    "patient_ref": reg.patient_ref,
-                    "age_years": reg.age_years,
-                    "sex": reg.sex or "unknown",
-                    "chief_complaint": reg.chief_complaint or NO_COMPLAINT,
-                    "vitals": reg.vitals,
-                }
-            )
-            try:
-                case, created = create_case(session, user, case_in, key)
-            except IdempotencyConflict:
-                raise not_applied(
-                    hl7.DUPLICATE_KEY, "MSH-10 control id was already used for another registration"
-                ) from None
-            return Applied(case.id, dispatch=created)
-
-    def _in_one_transaction(self, received: Received, user: Principal, apply: Any) -> Applied:
+    def _in_one_transaction(
+        self,
+        received: Received,
+        user: Principal,
+        apply: Callable[[Session, Received, Principal, list[str]], Applied],
+    ) -> Applied:
         """The change, the message's row and its audit event commit together, or nothing."""
         try:
             with self.sessions.begin() as session:
                 existing = _find(session, received, lock=True)
                 if existing is not None and existing.ack_code == "AA":
                     raise Duplicate(existing)
-                applied: Applied = apply(session, received, user)
+                applied: Applied = apply(session, received, user, self.areas)
                 _write_row(session, received, existing, "AA", None, applied.case_id)
                 return applied
         except IntegrityError:
@@ -306,65 +238,6 @@ class Inbox:
             if row is None or row.ack_code != "AA":
                 raise
             raise Duplicate(row) from None
-
-    def _update_registration(
-        self, session: Session, received: Received, user: Principal
-    ) -> Applied:
-        """ADT^A08: the open case's age, sex and complaint as sent; a change re-triages it
-        (the lifecycle's observations action) with the vital signs as last recorded."""
-        reg = hl7.registration(received, utcnow())
-        case = _one_open_case(session, reg.patient_ref, "to update")
-        sent = {"age_years": reg.age_years, "sex": reg.sex, "chief_complaint": reg.chief_complaint}
-        changed = [k for k, v in sent.items() if v is not None and getattr(case, k) != v]
-        if not changed and not reg.vitals:
-            return Applied(case.id, dispatch=False)
-        _valid_case({**_intake(case), **{k: sent[k] for k in changed}})
-        for name in changed:
-            setattr(case, name, sent[name])
-        if changed:
-            audit.record(
-                session,
-                actor=user.username,
-                action="case.registration_updated",
-                case_id=case.id,
-                detail={"fields": changed, "control_id": received.header.control_id},
-            )
-        fields = ", ".join(LABELS[name] for name in changed) or "no field changed"
-        line = f"Registration updated by HL7 ADT A08 from {received.header.actor[4:]}: {fields}"
-        if reg.vitals:
-            line += "; vital signs received"
-        self._retriage(session, user, case, reg.vitals, line)
-        return Applied(case.id, dispatch=True)
-
-    def _observe(self, session: Session, received: Received, user: Principal) -> Applied:
-        """ORU^R01: the vital signs sent, over the ones last recorded, re-triage the case."""
-        vitals = hl7.vital_signs(received.message)
-        case = _one_open_case(session, hl7.patient_ref(received.message), "")
-        line = f"Vital signs received by HL7 ORU R01 from {received.header.actor[4:]}"
-        self._retriage(session, user, case, vitals, line)
-        return Applied(case.id, dispatch=True)
-
-    def _retriage(
-        self, session: Session, user: Principal, case: Case, sent: dict[str, Any], line: str
-    ) -> None:
-        merged = {**_latest_vitals(session, case), **sent}
-        if "systolic_bp" in sent or "diastolic_bp" in sent:  # a pair: never half old, half new
-            merged = {k: v for k, v in merged.items() if k not in ("systolic_bp", "diastolic_bp")}
-            merged.update({k: sent[k] for k in ("systolic_bp", "diastolic_bp") if k in sent})
-        try:
-            vitals = VitalSigns.model_validate(merged)
-            if vitals.model_dump(exclude={"spo2_scale2"}, exclude_none=True):
-                data = ObservationIn(vitals=vitals, note=line)
-            else:
-                # A registration update of a case with no vital sign recorded yet: re-triage
-                # all the same (the form's rule "at least one measured now" is for people).
-                data = ObservationIn.model_construct(vitals=vitals, note=line)
-        except ValidationError as exc:
-            raise not_applied(hl7.DATA_TYPE_ERROR, _first_error(exc)) from None
-        try:
-            ACTIONS["observations"].apply(session, user, case, data, self.areas)
-        except LifecycleError as exc:
-            raise not_applied(hl7.APPLICATION_ERROR, exc.message) from None
 
     def _dispatch(self, case_id: int) -> None:
         """After the commit, like the web: if Redis is down the reconciler sends it later."""
@@ -411,13 +284,6 @@ def _iso(row: Hl7Message) -> str:
     return row.received_at.astimezone(dt.UTC).isoformat()
 
 
-def _idempotency_key(received: Received) -> str:
-    """Namespaced like the web's (api:, form:), so it never meets a person's key."""
-    h = received.header
-    sender = f"{h.sending_application}\n{h.sending_facility}\n{h.control_id}"
-    return "hl7:" + hashlib.sha256(sender.encode()).hexdigest()[:40]
-
-
 def _find(session: Session, received: Received, lock: bool = False) -> Hl7Message | None:
     h = received.header
     query = select(Hl7Message).where(
@@ -459,74 +325,3 @@ def _write_row(
         detail.update(reason=error.text, error_code=error.code)
     session.flush()
     audit.record(session, actor=h.actor, action=action, case_id=case_id, detail=detail)
-
-
-def _open_cases(session: Session, ref: str, lock: bool) -> list[Case]:
-    query = (
-        select(Case)
-        .where(Case.patient_ref == ref, Case.care_status != CareStatus.DISPOSED)
-        .order_by(Case.id)
-    )
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return list(session.scalars(query))
-
-
-def _one_open_case(session: Session, ref: str, purpose: str) -> Case:
-    cases = _open_cases(session, ref, lock=True)
-    if not cases:
-        text = f"no open case for the patient in PID-3 {purpose}".strip()
-        raise not_applied(hl7.UNKNOWN_KEY, text, ("PID", 1, 3))
-    if len(cases) > 1:
-        raise not_applied(
-            hl7.APPLICATION_ERROR,
-            f"{len(cases)} open cases for the patient in PID-3; record this on the case page",
-            ("PID", 1, 3),
-        )
-    return cases[0]
-
-
-def _latest_vitals(session: Session, case: Case) -> dict[str, Any]:
-    latest = session.scalar(
-        select(Observation.vitals)
-        .where(Observation.case_id == case.id)
-        .order_by(Observation.id.desc())
-        .limit(1)
-    )
-    stored = latest if latest is not None else case.vitals
-    return {k: v for k, v in (stored or {}).items() if v is not None}
-
-
-def _intake(case: Case) -> dict[str, Any]:
-    return {
-        "patient_ref": case.patient_ref,
-        "age_years": case.age_years,
-        "sex": case.sex,
-        "chief_complaint": case.chief_complaint,
-    }
-
-
-def _valid_case(fields: dict[str, Any]) -> CaseIn:
-    try:
-        return CaseIn.model_validate(fields)
-    except ValidationError as exc:
-        raise not_applied(hl7.DATA_TYPE_ERROR, _first_error(exc)) from None
-
-
-LABELS = {"age_years": "age", "sex": "sex", "chief_complaint": "chief complaint"}
-SOURCE = {
-    "patient_ref": "PID-3",
-    "age_years": "PID-7",
-    "sex": "PID-8",
-    "chief_complaint": "PV2-3",
-}
-
-
-def _first_error(exc: ValidationError) -> str:
-    """'PV2-3 chief_complaint: contains control characters': the field, never its value."""
-    error = exc.errors()[0]
-    loc = [str(part) for part in error["loc"]]
-    name = loc[-1] if loc else "message"
-    where = SOURCE.get(loc[0], "OBX") if loc else ""
-    text = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where} {name}: {text}".strip()

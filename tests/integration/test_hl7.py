@@ -277,6 +277,15 @@ def test_a04_for_a_patient_already_waiting_is_ae_and_a08_updates_and_retriages(
     assert ack["MSA"][1] == "AE" and "no open case" in ack["MSA"][3]
 
 
+def test_vital_signs_sent_with_the_registration_are_the_intake_vitals(listener, sessions):
+    obx = "OBX|1|NM|8867-4^^LN||142|/min|||||F\rOBX|2|NM|8310-5^^LN||102.2|[degF]|||||F"
+    assert listener.send(a04("REG-14") + b"\r" + obx.encode())["MSA"][:2] == ["MSA", "AA"]
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert (case.vitals["heart_rate"], case.vitals["temperature_c"]) == (142, 39.0)
+        assert case.provisional_acuity <= 3  # tachycardia with fever counts at intake
+
+
 @pytest.mark.parametrize(
     ("raw", "echo", "words"),
     [

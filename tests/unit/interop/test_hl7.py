@@ -8,7 +8,7 @@ import datetime as dt
 import hl7 as hl7lib
 import pytest
 
-from shared.interop import hl7
+from shared.interop import hl7, hl7_vitals
 from shared.interop.mllp import END, START, Framer
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
@@ -25,7 +25,7 @@ def oru(*obx: str) -> bytes:
 
 
 def vitals(received: hl7.Received) -> dict:
-    return hl7.vital_signs(received.message)
+    return hl7_vitals.vital_signs(received.message)
 
 
 def refusal(raw: bytes) -> hl7.Hl7Error:
@@ -93,7 +93,7 @@ def test_registration_reads_reference_age_sex_and_complaint():
     )
     reg = hl7.registration(hl7.parse(raw), NOW)
     # The medical record number, not the first identifier; age at MSH-7 (2026-11-30).
-    assert reg == hl7.Registration("MRN123", 46.0, "female", "Chest pain", {})
+    assert reg == hl7.Registration("MRN123", 46.0, "female", "Chest pain")
 
 
 def test_registration_takes_the_complaint_code_without_text_and_absent_fields_as_none():
