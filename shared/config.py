@@ -7,6 +7,7 @@ import os
 import secrets
 import zoneinfo
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,13 @@ class Settings(BaseSettings):
     model_cache_size: int = Field(256, ge=0, description="outputs kept per worker; 0 = none")
     model_constrained: bool = Field(True, description="decode to the JSON schema")
     model_load_timeout_s: float = Field(900, gt=0, description="a worker's model load and warm-up")
+    # Batching and long notes (README: Models, batching and long notes)
+    model_batch_size: int = Field(1, ge=1, le=64, description="queued cases a worker runs at once")
+    model_server_concurrency: int = Field(4, ge=1, le=256, description="requests in flight")
+    model_max_input_tokens: int = Field(0, ge=0, description="0 = the profile's context limit")
+    model_long_note: Literal["shorten", "skip"] = Field(
+        "shorten", description="a prompt over the limit: shorten the note, or skip the model"
+    )
     # Image + text (shared/pipelines/multimodal.py): a case with images is also read by this
     # chain's first multimodal profile that loads; empty = off (quality and encoder only).
     multimodal_chain: str = Field("", description="image+text profiles; end with deterministic")

@@ -279,4 +279,9 @@ def run_analysis(rt: Runtime, case_id: int) -> str:
 @celery_app.task(name=TASK_ANALYZE, acks_late=True, reject_on_worker_lost=True)
 def analyze_case(case_id: int) -> str:
     """Analyze case `case_id`; safe to deliver more than once."""
-    return run_analysis(get_runtime(settings), int(case_id))
+    rt = get_runtime(settings)
+    if rt.settings.model_batch_size > 1 and hasattr(rt.pipeline, "analyze_many"):
+        from worker.batching import run_batch  # with queued companions (README: batching)
+
+        return run_batch(rt, int(case_id))
+    return run_analysis(rt, int(case_id))

@@ -36,6 +36,7 @@ class Generation:
     tokens_out: int
     finish_reason: str  # "stop" or "length" (cut by the token limit)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    batch_size: int = 1  # how many prompts shared this forward pass (prompt/prefill timings)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,25 @@ class Backend(Protocol):
     def generate(self, request: GenerationRequest) -> Generation:
         """One greedy generation; raise GenerationError on failure."""
         ...
+
+
+def generate_many(
+    backend: Backend, requests: list[GenerationRequest]
+) -> list[Generation | GenerationError]:
+    """One answer per request, in order: a failure is that request's, never the batch's.
+
+    A backend with `generate_batch` (in-process padded batch, or concurrent server calls)
+    does them together; any other backend one by one."""
+    batch = getattr(backend, "generate_batch", None)
+    if batch is not None and len(requests) > 1:
+        return list(batch(requests))
+    out: list[Generation | GenerationError] = []
+    for request in requests:
+        try:
+            out.append(backend.generate(request))
+        except GenerationError as exc:
+            out.append(exc)
+    return out
 
 
 def library_versions() -> dict[str, str]:

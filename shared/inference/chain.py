@@ -41,7 +41,12 @@ class LoadedChain:
 
 def make_backend(name: str, settings: Settings, first_local: bool) -> Backend:
     """The backend for one profile, with the site's settings applied."""
-    profile = get_profile(name, settings.quantization, settings.model_max_new_tokens)
+    profile = get_profile(
+        name,
+        settings.quantization,
+        settings.model_max_new_tokens,
+        settings.model_max_input_tokens,
+    )
     if profile.backend == "openai-compatible":
         from shared.inference.server import OpenAICompatibleBackend
 
@@ -51,6 +56,7 @@ def make_backend(name: str, settings: Settings, first_local: bool) -> Backend:
             settings.model_api_key,
             settings.model_timeout_s,
             settings.model_retries,
+            settings.model_server_concurrency,
         )
     from shared.inference.local import TransformersBackend
 

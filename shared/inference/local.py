@@ -127,7 +127,8 @@ class TransformersBackend:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device.startswith("cpu"):
             torch.set_num_threads(cpu_threads(self.threads))
-        dtype = torch.bfloat16
+        # bf16 unless the profile asks for float32; never float16 (Gemma 3 overflows it).
+        dtype = torch.float32 if self.profile.dtype == "float32" else torch.bfloat16
         if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
             dtype = torch.float32  # never float16: Gemma 3 overflows it
         kwargs: dict[str, Any] = {"dtype": dtype, "local_files_only": True, "device_map": device}
@@ -192,9 +193,19 @@ class TransformersBackend:
             self._grammars[key] = self._compiler.compile_json_schema(key, any_whitespace=False)
         return self._grammars[key]
 
+    def _template(self) -> Any:
+        return self.processor if hasattr(self.processor, "tokenizer") else self.tokenizer
+
+    def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """The prompt's length in this model's tokens, chat template included."""
+        ids = self._template().apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        return len(ids[0]) if ids and isinstance(ids[0], list) else len(ids)
+
     def encode(self, request: GenerationRequest) -> Any:
-        template = self.processor if hasattr(self.processor, "tokenizer") else self.tokenizer
-        inputs = template.apply_chat_template(
+        """The prompt's tensors (one row, on the CPU); refused when over the context limit."""
+        inputs = self._template().apply_chat_template(
             request.messages,
             add_generation_prompt=True,
             tokenize=True,
@@ -206,56 +217,133 @@ class TransformersBackend:
             raise GenerationError(
                 f"prompt of {length} tokens exceeds the limit of {self.profile.max_input_tokens}"
             )
-        return inputs.to(self.model.device)
+        return inputs
 
     def generate(self, request: GenerationRequest) -> Generation:
-        import torch
+        (answer,) = self._generate_rows([request])
+        if isinstance(answer, GenerationError):
+            raise answer
+        return answer
 
+    def generate_batch(
+        self, requests: list[GenerationRequest]
+    ) -> list[Generation | GenerationError]:
+        """Greedy generation for several prompts in one padded batch each of the same token
+        limit and constraint; answers in order, each with its own tokens and decode time."""
+        answers: list[Generation | GenerationError | None] = [None] * len(requests)
+        groups: dict[tuple[int, bool], list[int]] = {}
+        for i, request in enumerate(requests):
+            key = (request.max_new_tokens, request.json_schema is not None)
+            groups.setdefault(key, []).append(i)
+        for rows in groups.values():
+            together = self._generate_rows([requests[i] for i in rows])
+            for i, answer in zip(rows, together, strict=True):
+                answers[i] = answer
+        return [a if a is not None else GenerationError("not generated") for a in answers]
+
+    def _generate_rows(
+        self, requests: list[GenerationRequest]
+    ) -> list[Generation | GenerationError]:
+        """One generate() call for requests sharing max_new_tokens and constrained-ness."""
         started = time.perf_counter()
-        inputs = self.encode(request)
+        answers: list[Generation | GenerationError | None] = [None] * len(requests)
+        encoded: list[tuple[int, Any]] = []
+        for i, request in enumerate(requests):
+            try:
+                encoded.append((i, self.encode(request)))
+            except GenerationError as exc:
+                answers[i] = exc
+        if not encoded:
+            return [a for a in answers if a is not None]
+        if not all(set(inputs) <= PADDABLE for _, inputs in encoded):
+            # An image's pixel values do not pad: such prompts go one at a time.
+            if len(encoded) > 1:
+                for i, _ in encoded:
+                    answers[i] = self._generate_rows([requests[i]])[0]
+                return [a for a in answers if a is not None]
+        inputs = self._left_pad([x for _, x in encoded]).to(self.model.device)
         timings = {"prompt": (time.perf_counter() - started) * 1000}
         processors: list[Any] = []
-        if request.json_schema is not None:
+        first = requests[encoded[0][0]]
+        if first.json_schema is not None:
             import xgrammar as xgr
 
-            compiled = self.grammar(request.json_schema)
+            grammars = [self.grammar(requests[i].json_schema or {}) for i, _ in encoded]
             timings["grammar"] = (time.perf_counter() - started) * 1000 - timings["prompt"]
-            # One processor per generate() call: it keeps the matcher's state.
-            processors.append(xgr.contrib.hf.LogitsProcessor(compiled))
-        clock = _FirstToken()
+            # One processor per generate() call (it keeps each row's matcher state); a
+            # list gives every row its own matcher, so each row is constrained alone.
+            processors.append(xgr.contrib.hf.LogitsProcessor(grammars))
+        import torch
+
+        clock = _StepClock()
         begin = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(
                 **inputs,
-                max_new_tokens=request.max_new_tokens,
+                max_new_tokens=first.max_new_tokens,
                 do_sample=False,
                 logits_processor=[clock, *processors],
                 eos_token_id=self._stop_ids,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
         end = time.perf_counter()
-        prompt_len = inputs["input_ids"].shape[-1]
-        new = out[0][prompt_len:]
-        stopped = len(new) > 0 and int(new[-1]) in self._stop_ids
-        first = clock.at or end
-        timings["prefill"] = (first - begin) * 1000
-        timings["decode"] = (end - first) * 1000
-        return Generation(
-            text=self.tokenizer.decode(new, skip_special_tokens=True),
-            tokens_in=int(prompt_len),
-            tokens_out=len(new),
-            finish_reason="stop" if stopped or len(new) < request.max_new_tokens else "length",
-            timings_ms={k: round(v, 3) for k, v in timings.items()},
-        )
+        padded_len = inputs["input_ids"].shape[-1]
+        prefill_at = clock.stamps[0] if clock.stamps else end
+        for row, (i, one) in enumerate(encoded):
+            new = [int(t) for t in out[row][padded_len:]]
+            stop = next((j for j, t in enumerate(new) if t in self._stop_ids), None)
+            if stop is not None:
+                new = new[: stop + 1]  # after its stop token a finished row holds only padding
+            finished = clock.stamps[len(new)] if len(new) < len(clock.stamps) else end
+            row_timings = dict(timings)
+            row_timings["prefill"] = (prefill_at - begin) * 1000
+            row_timings["decode"] = (finished - prefill_at) * 1000
+            answers[i] = Generation(
+                text=self.tokenizer.decode(new, skip_special_tokens=True),
+                tokens_in=int(one["input_ids"].shape[-1]),
+                tokens_out=len(new),
+                finish_reason="stop"
+                if stop is not None or len(new) < first.max_new_tokens
+                else "length",
+                timings_ms={k: round(v, 3) for k, v in row_timings.items()},
+                batch_size=len(encoded),
+            )
+        return [a for a in answers if a is not None]
+
+    def _left_pad(self, rows: list[Any]) -> Any:
+        """Rows of different lengths as one batch, padded on the left (the generation side
+        stays aligned) with an attention mask that hides the padding."""
+        if len(rows) == 1:
+            return rows[0]
+        import torch
+        from transformers import BatchEncoding
+
+        width = max(r["input_ids"].shape[-1] for r in rows)
+        batch: dict[str, Any] = {}
+        for name in rows[0]:
+            fill = self.tokenizer.pad_token_id if name == "input_ids" else 0
+            batch[name] = torch.cat(
+                [
+                    torch.nn.functional.pad(
+                        r[name], (width - r[name].shape[-1], 0), value=fill or 0
+                    )
+                    for r in rows
+                ]
+            )
+        return BatchEncoding(batch)
 
 
-class _FirstToken:
-    """A logits processor that only notes when the first token's logits arrive (the prefill)."""
+# The encoded fields that pad as token rows; anything else (pixel values) does not batch here.
+PADDABLE = {"input_ids", "attention_mask", "token_type_ids"}
+
+
+class _StepClock:
+    """A logits processor that only notes when each step's logits arrive: the first is the
+    end of the prefill, and a row's last token was chosen at the stamp after its length."""
 
     def __init__(self) -> None:
-        self.at: float | None = None
+        self.stamps: list[float] = []
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self.at is None:
-            self.at = time.perf_counter()
+        self.stamps.append(time.perf_counter())
         return scores

@@ -103,8 +103,10 @@ class UnknownProfileError(ValueError):
     """A configured profile name is not in the registry."""
 
 
-def get_profile(name: str, quantization: str = "", max_new_tokens: int = 0) -> ModelProfile:
-    """The named profile, with the site's quantization and token limit when set."""
+def get_profile(
+    name: str, quantization: str = "", max_new_tokens: int = 0, max_input_tokens: int = 0
+) -> ModelProfile:
+    """The named profile, with the site's quantization and token limits when set."""
     try:
         profile = PROFILES[name]
     except KeyError:
@@ -115,6 +117,8 @@ def get_profile(name: str, quantization: str = "", max_new_tokens: int = 0) -> M
         profile = replace(profile, quantization=quantization)  # type: ignore[arg-type]
     if max_new_tokens:
         profile = replace(profile, max_new_tokens=max_new_tokens)
+    if max_input_tokens:
+        profile = replace(profile, max_input_tokens=max_input_tokens)
     return profile
 
 

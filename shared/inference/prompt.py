@@ -28,6 +28,7 @@ REPAIR = (
     "Your previous answer could not be used ({reason}). Answer again with one short JSON "
     "object: at most one finding, one next step and one uncertainty, short sentences."
 )
+REPAIR_REASON_CHARS = 200  # shared.inference.fit keeps room for the longest
 VITAL_NAMES = {
     "respiratory_rate": "respiratory rate (/min)",
     "spo2": "SpO2 (%)",
@@ -65,7 +66,7 @@ def case_text(case: CaseIn, assessment: Assessment) -> str:
 def messages(case: CaseIn, assessment: Assessment, repair_reason: str = "") -> list[Any]:
     instruction = INSTRUCTION
     if repair_reason:
-        instruction += "\n\n" + REPAIR.format(reason=repair_reason)
+        instruction += "\n\n" + REPAIR.format(reason=repair_reason[:REPAIR_REASON_CHARS])
     return user_turn(instruction, case_text(case, assessment))
 
 

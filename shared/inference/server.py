@@ -1,11 +1,13 @@
 """The server backend: a model behind an OpenAI-compatible API (vLLM), via the openai client.
 
 This is how a site scales past one GPU: many workers, one or more vLLM servers, no code
-change. The server batches concurrent requests itself (continuous batching)."""
+change. The server batches concurrent requests itself (continuous batching): a batch of cases
+goes as concurrent requests, at most MEDTRIAGE_MODEL_SERVER_CONCURRENCY at a time."""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from shared.inference.backend import (
@@ -29,11 +31,13 @@ class OpenAICompatibleBackend:
         api_key: str = "",
         timeout_s: float = 60.0,
         retries: int = 2,
+        concurrency: int = 4,
     ) -> None:
         from openai import OpenAI
 
         self.profile = profile
         self.base_url = base_url
+        self.concurrency = max(1, concurrency)
         # vLLM accepts any key unless started with --api-key; the client insists on one.
         self.client = OpenAI(
             base_url=base_url, api_key=api_key or "EMPTY", timeout=timeout_s, max_retries=retries
@@ -67,6 +71,29 @@ class OpenAICompatibleBackend:
             version=self.profile.version,
             library_versions=library_versions(),
         )
+
+    def generate_batch(
+        self, requests: list[GenerationRequest]
+    ) -> list[Generation | GenerationError]:
+        """The requests at once, at most `concurrency` in flight (MEDTRIAGE_MODEL_SERVER_
+        CONCURRENCY), so the server batches them continuously; answers in order, each
+        request's failure its own. The openai client is safe to share between threads."""
+
+        def one(request: GenerationRequest) -> Generation | GenerationError:
+            try:
+                return self.generate(request)
+            except GenerationError as exc:
+                return exc
+
+        workers = min(self.concurrency, len(requests))
+        if workers <= 1:
+            return [one(r) for r in requests]
+        with ThreadPoolExecutor(workers, thread_name_prefix="model-request") as pool:
+            answers = list(pool.map(one, requests))
+        for answer in answers:
+            if isinstance(answer, Generation):
+                answer.batch_size = len(requests)
+        return answers
 
     def generate(self, request: GenerationRequest) -> Generation:
         import openai

@@ -43,6 +43,9 @@ class ModelRun(BaseModel):
     fallbacks: list[FallbackTaken] = Field(default_factory=list)
     cache_hit: bool = False
     attempts: int = 0
+    batch_size: int = 1  # cases that shared its generate call (worker or CLI batching)
+    # The note shortened to fit the context limit, or the model skipped (shared.inference.fit)
+    prompt_truncation: dict[str, Any] | None = None
     tokens_in: int = 0
     tokens_out: int = 0
     load_ms: float = 0.0  # once per worker process (load, then warm-up)
@@ -103,6 +106,7 @@ class ModelPipeline:
                 self.chain.backend.profile.max_new_tokens,
                 OutputCache(settings.model_cache_size),
                 constrained=self.constrained,
+                long_note=settings.model_long_note,
             )
 
     def models(self) -> list[ModelInfo]:
@@ -138,20 +142,39 @@ class ModelPipeline:
         return run
 
     def analyze(self, case: CaseIn) -> TriageResult:
-        base = self.engine.analyze(case)  # the floor, always
+        return self.analyze_many([case])[0]
+
+    def analyze_many(self, cases: list[CaseIn]) -> list[TriageResult]:
+        """Several cases at once: the engine on each, the model on all together (one padded
+        batch in process, concurrent requests to a server), then safety on each."""
+        bases = [self.engine.analyze(case) for case in cases]  # the floor, always
+        steps: list[StructuredResult | None] = [None] * len(cases)
+        if self.runner is not None:
+            items = [(case, base.assessment) for case, base in zip(cases, bases, strict=True)]
+            steps = list(self.runner.run_many(items))
+        return [self._finish(c, b, s) for c, b, s in zip(cases, bases, steps, strict=True)]
+
+    def _finish(
+        self, case: CaseIn, base: TriageResult, step: StructuredResult | None
+    ) -> TriageResult:
         assessment = base.assessment
         run = self._run()
         details: dict[str, Any] = dict(base.details)
         acuity = base.acuity
-        if self.runner is not None and self.chain.model is not None:
-            step: StructuredResult = self.runner.run(case, assessment)
+        if step is not None and self.chain.model is not None:
             run.outcome, run.reason, run.cache_hit = step.outcome, step.reason, step.cache_hit
             run.attempts, run.raw_outputs = step.attempts, step.raw
+            run.batch_size, run.prompt_truncation = step.batch_size, step.truncation
             run.tokens_in, run.tokens_out = step.tokens_in, step.tokens_out
             run.timings_ms.update(step.timings_ms)
             if step.reason and step.output is None:
+                skipped = bool((step.truncation or {}).get("skipped"))
                 run.fallbacks.append(
-                    FallbackTaken(stage="generate", profile=run.profile or "", reason=step.reason)
+                    FallbackTaken(
+                        stage="prompt" if skipped else "generate",
+                        profile=run.profile or "",
+                        reason=step.reason,
+                    )
                 )
             if step.output is not None:
                 started = time.perf_counter()
