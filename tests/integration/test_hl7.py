@@ -347,6 +347,21 @@ def test_an_idle_connection_is_closed_and_sigterm_stops_the_listener_cleanly(lis
     assert "stopped" in listener.log()
 
 
+def test_with_the_database_down_messages_are_ae_and_the_listener_keeps_serving(settings, tmp_path):
+    down = settings.model_copy(
+        update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:9/none"}
+    )
+    unreachable = Listener(down, tmp_path)
+    unreachable.start()
+    try:
+        for control_id in ("DOWN-1", "DOWN-2"):
+            ack = unreachable.send(a04(control_id))
+            assert ack["MSA"][:3] == ["MSA", "AE", control_id]
+            assert "database is not available" in ack["MSA"][3]
+    finally:
+        assert unreachable.stop() == 0
+
+
 def test_the_log_holds_control_ids_and_types_never_patient_data(listener):
     listener.send(a04("REG-12", complaint="Gastroschisis follow-up"))
     listener.send(oru("MON-12"))
