@@ -223,7 +223,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "unresponsive": (
         "unresponsive",
-        r"unresponsive|unrousable|unarousable|unconscious|not\s+responding|(?:does\s+not|doesn'?t)\s+"
+        r"unresponsive(?:ness)?|unrousable|unarousable|unconscious(?:ness)?|not\s+responding|"
+        r"(?:does\s+not|doesn'?t)\s+"
         r"respond(?!\s+to\s+(?:pain|painful|treatment|medication|tylenol|\w+in\b))|"
         r"(?:no|not)\s+respon(?:se|sive)\s+to\s+(?:voice|verbal|pain)",
         (),
@@ -280,6 +281,26 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"ha?ematoma|blood)|(?:brain|head|cerebral)\s+bleed\w*|bleed\w*\s+(?:in|on|into)\s+"
         r"(?:the\s+|his\s+|her\s+)?brain|ha?emorrhagic\s+(?:stroke|CVA)",
         ("ICH", "SAH", "SDH", "EDH", "IPH", "IVH"),
+    ),
+    "aortic_emergency": (
+        "aortic dissection or a leaking aneurysm",
+        r"(?:aortic|aorta)\s+dissection|dissect\w+\s+(?:(?:thoracic|abdominal)\s+)?aort\w+|"
+        r"type\s+[AB]\s+dissection|(?:ruptured|rupturing|leaking|symptomatic)\s+(?:abdominal\s+)?"
+        r"(?:aortic\s+)?(?:aneurysm|AAA)",
+        (),
+    ),
+    "cord_compression": (
+        "spinal cord or cauda equina compression",
+        r"(?:spinal\s+)?cord\s+compression|cauda\s+equina(?:\s+syndrome)?|saddle\s+"
+        r"(?:an(?:a)?esthesia|numbness|paraesthesia|paresthesia)",
+        ("CES", "MSCC"),
+    ),
+    "electrical_injury": (
+        "electrical injury",
+        r"electrocut\w*|electric(?:al)?\s+(?:shock|injury|injuries|burns?|current)|"
+        r"lightning\s+strike|struck\s+by\s+lightning|high[- ]voltage\s+(?:\w+\s+)?(?:injury|shock|"
+        r"burns?|line|cable|wire)",
+        (),
     ),
     "raised_troponin": (
         "raised troponin or a known myocardial infarction",
@@ -418,7 +439,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"(?:about\s+|approx\w*\s+|around\s+)?\d+\s+|(?:eight|ten|twenty|thirty|fifty|several|"
         r"many|a\s+handful\s+of|a\s+lot\s+of)\s+)(?:\w+\s+){0,3}(?:tabs?|tablets?|pills?|capsules?|"
         r"bottle|pack\w*)|toxic\s+ingestion|(?:drank|swallowed)\s+(?:bleach|antifreeze|"
-        r"cleaning|detergent|weed\s*killer|paraquat|pesticide)",
+        r"cleaning|detergent|weed\s*killer|paraquat|pesticide)|narcan\w*|naloxone",
         ("OD", "TOX"),
     ),
     "overdose_intent": (

@@ -327,7 +327,7 @@ def self_harm(f: Facts) -> Iterator[Reason]:
         return
     intent = f.first("overdose_intent")
     words = intent.text if intent is not None else f.modifier(overdose, "overdose_intent")
-    if words is None and _UNDETAILED_OVERDOSE.match(overdose.text) and not _amount_stated(f):
+    if words is None and _undetailed(f, overdose.text) and not _amount_stated(f):
         words = "no substance amount recorded: treated as unknown"
     if words is not None:
         yield f.reason("self_harm", EMERGENT, f"overdose or poisoning ({words})", mention=overdose)
@@ -335,8 +335,16 @@ def self_harm(f: Facts) -> Iterator[Reason]:
         yield f.reason("overdose", URGENT, "overdose or poisoning", mention=overdose)
 
 
-# An overdose or poisoning named as such (not "ingested", which is also a swallowed coin).
-_UNDETAILED_OVERDOSE = re.compile(r"over\s*dos|poison|OD\b|O/D|TOX\b|tox", re.IGNORECASE)
+# An overdose or poisoning named as such, naloxone given, or an ingestion of no named object
+# (a swallowed coin or toy is a foreign body, not a poisoning).
+_UNDETAILED_OVERDOSE = re.compile(
+    r"over\s*dos|poison|OD\b|O/D|TOX\b|tox|narcan|naloxone|ingest", re.IGNORECASE
+)
+_FOREIGN_BODY = re.compile(
+    r"coin|toy|marble|bead|magnet|battery|batteries|bone|food|object|foreign\s+body|FB\b|"
+    r"lego|earring|pin|screw|nail",
+    re.IGNORECASE,
+)
 # How much was taken, as a number or as words ("2 tablets", "400 mg", "a double dose").
 _AMOUNT = re.compile(
     r"\b\d+(?:\.\d+)?\s*(?:x\s*)?(?:mg|g|mcg|micrograms?|grams?|ml|mL|units?|tabs?|tablets?|"
@@ -345,6 +353,14 @@ _AMOUNT = re.compile(
     r"(?:\w+\s+)?(?:tabs?|tablets?|pills?|capsules?|doses?)\b|known\s+(?:amount|quantity)",
     re.IGNORECASE,
 )
+
+
+def _undetailed(f: Facts, words: str) -> bool:
+    if not _UNDETAILED_OVERDOSE.match(words):
+        return False
+    if words.lower().startswith("ingest"):
+        return not any(_FOREIGN_BODY.search(t) for t in (f.case.chief_complaint, f.case.note))
+    return True
 
 
 def _amount_stated(f: Facts) -> bool:
@@ -487,6 +503,8 @@ def infant_concern(f: Facts) -> Iterator[Reason]:
     "ESI high-risk situations: missed dialysis; shock from an implanted "
     "defibrillator; sickle cell crisis; a known or suspected bleed in or around the brain "
     "(ICH, SAH, subdural); a raised troponin or known myocardial infarction (STEMI, NSTEMI); "
+    "a known or suspected aortic dissection or leaking aneurysm; spinal cord or cauda equina "
+    "compression; an electrical injury (arrhythmia risk); "
     "breathlessness in pregnancy or after childbirth; "
     "alcohol withdrawal with tachycardia, confusion or hallucinations; fainting at 65 or "
     "over -> 2",
@@ -494,7 +512,7 @@ def infant_concern(f: Facts) -> Iterator[Reason]:
 def esi_high_risk(f: Facts) -> Iterator[Reason]:
     m = f.first(
         "dialysis_missed", "defibrillator_shock", "sickle_crisis", "intracranial_bleed",
-        "raised_troponin",
+        "raised_troponin", "aortic_emergency", "cord_compression", "electrical_injury",
     )  # fmt: skip
     if m is not None:
         yield f.reason("esi_high_risk", EMERGENT, m.label, mention=m)
@@ -518,7 +536,9 @@ def esi_high_risk(f: Facts) -> Iterator[Reason]:
         )
         return
     withdrawal = f.first("alcohol_withdrawal")
-    if withdrawal is not None and f.first_any_time("alcohol") is not None:
+    if withdrawal is not None and (
+        f.first_any_time("alcohol") is not None or _ALCOHOL_WORDS.search(withdrawal.text)
+    ):
         hr = f.vitals.heart_rate
         sign = (f"HR {hr}" if hr is not None and hr > 100 else None) or altered_consciousness(f)
         if sign or "hallucinat" in withdrawal.text.lower():
@@ -529,6 +549,9 @@ def esi_high_risk(f: Facts) -> Iterator[Reason]:
                 mention=withdrawal,
             )
 
+
+# "alcohol withdrawal", "ETOH withdrawal", "DTs": the withdrawal names alcohol itself.
+_ALCOHOL_WORDS = re.compile(r"alcohol|ETOH|delirium\s+tremens|DTs|drinking", re.IGNORECASE)
 
 # A faint that happened, not a patient who "feels faint" or nearly fainted.
 _FAINTED = re.compile(

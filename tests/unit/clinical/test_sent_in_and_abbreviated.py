@@ -28,10 +28,26 @@ FIRES = [
     ("abnormal labs", "troponin elevated at the clinic this morning", 2, "esi_high_risk",
      "troponin elevated"),
     ("NSTEMI", "", 2, "esi_high_risk", "NSTEMI"),
+    # A known or suspected aortic dissection or leaking aneurysm, cord compression, an
+    # electrical injury (ESI high risk, beyond CLINICAL.md), even with no pain score.
+    ("aortic dissection", "", 2, "esi_high_risk", "aortic dissection"),
+    ("back pain", "known AAA, now leaking aneurysm on bedside scan", 2, "esi_high_risk",
+     "leaking aneurysm"),
+    ("back pain", "new saddle anaesthesia and urinary retention", 2, "esi_high_risk",
+     "saddle anaesthesia"),
+    ("cord compression", "", 2, "esi_high_risk", "cord compression"),
+    ("electrical injury", "", 2, "esi_high_risk", "electrical injury"),
+    ("review", "electrocuted at work, brief LOC", 2, "esi_high_risk", "electrocuted"),
+    # Alcohol withdrawal named as such: the withdrawal names the alcohol.
+    ("alcohol withdrawal", "tremulous, HR 118", 2, "esi_high_risk", "alcohol withdrawal"),
+    # An unresponsive patient (the noun too) is level 1.
+    ("unresponsiveness", "", 1, "unresponsive", "unresponsiveness"),
     # An overdose with no amount recorded: an unknown amount (CLINICAL: level 2).
     ("overdose", "", 2, "self_harm", "overdose"),
     ("OD", "", 2, "self_harm", "OD"),
     ("poisoning", "found by roommate", 2, "self_harm", "poisoning"),
+    ("narcan", "", 2, "self_harm", "narcan"),
+    ("ingestion", "", 2, "self_harm", "ingestion"),
     # The amount recorded and no intent: level 3, as before.
     ("overdose", "took 2 extra ibuprofen tablets by mistake this morning", 3, "overdose",
      "overdose"),
@@ -55,6 +71,10 @@ DOES_NOT_FIRE = [
     ("chest pain", "history of NSTEMI with two stents", "esi_high_risk"),
     ("epidural", "epidural site sore after labour", "esi_high_risk"),
     ("foreign body", "swallowed a coin an hour ago, ingested, no distress", "self_harm"),
+    ("ingestion", "ingested a lego piece, no distress", "self_harm"),
+    ("back pain", "hx of aortic dissection repair 2015", "esi_high_risk"),
+    ("back pain", "no saddle anaesthesia, no incontinence", "esi_high_risk"),
+    ("tremor", "shaky hands for months, no alcohol use", "esi_high_risk"),
     ("overdose", "took 2 extra paracetamol tablets by mistake, known amount", "self_harm"),
 ]  # fmt: skip
 
