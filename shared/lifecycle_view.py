@@ -162,7 +162,14 @@ def model_output_view(payload: dict[str, Any] | None) -> dict[str, Any] | None:
             for (where, sentence), claims in withheld.items()
         ],
         "interpretations": sorted({c.text for c in safe.claims if c.grounding == "interpretation"}),
+        # The model read a shortened note (shared.inference.fit): say so beside what it wrote.
+        "words_omitted": _words_omitted(payload),
     }
+
+
+def _words_omitted(payload: dict[str, Any] | None) -> int:
+    run = ((payload or {}).get("details") or {}).get("model_run") or {}
+    return int((run.get("prompt_truncation") or {}).get("words_omitted", 0))
 
 
 def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
