@@ -4,7 +4,8 @@
 # Loads the small real Gemma 3 270M (converted once from its PyPI package, as the tests do)
 # and a tiny random MedGemma-shaped model (Gemma3ForConditionalGeneration), each in bf16 and
 # in 4-bit nf4 (bf16 compute, vision tower kept), on CUDA; runs one schema-constrained and one
-# unconstrained greedy generation each, and prints tokens/s and peak GPU memory. The last
+# unconstrained greedy generation each, and a constrained padded batch of 8, and prints
+# tokens/s and peak GPU memory. The last
 # line is one JSON object. Without a CUDA device it stops at once and says so (exit 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +75,13 @@ for profile, folder in folders.items():
             decode_s = out.timings_ms["decode"] / 1000
             row[f"{mode}_tokens"] = out.tokens_out
             row[f"{mode}_tokens_per_s"] = round(out.tokens_out / decode_s, 1) if decode_s else None
+        # A padded batch of 8 (MEDTRIAGE_MODEL_BATCH_SIZE): tokens written over wall time.
+        torch.cuda.synchronize()
+        began = time.perf_counter()
+        outs = backend.generate_batch([GenerationRequest(prompt, tokens, output_schema())] * 8)
+        torch.cuda.synchronize()
+        made = sum(o.tokens_out for o in outs if not isinstance(o, Exception))
+        row["batch8_tokens_per_s_wall"] = round(made / (time.perf_counter() - began), 1)
         row["peak_gpu_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 3)
         print(json.dumps(row), flush=True)
         rows.append(row)
