@@ -372,7 +372,11 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"necroti[sz]ing|osteomyelitis|endocarditis|peritonitis|appendicitis|cystitis",
         ("UTI", "CAP", "HAP", "SSTI"),
     ),
-    "sepsis_word": ("sepsis", r"sepsis|septic(?:\s+shock)?|urosepsis", ()),
+    "sepsis_word": (
+        "sepsis", r"sepsis|septic(?:\s+shock)?|urosepsis|blood\s+poisoning", ()
+    ),
+    # Food poisoning is a gastrointestinal illness, not a poisoning (read before "poisoning").
+    "food_poisoning": ("food poisoning", r"food\s+poisoning", ()),
     "anuria": (
         "no urine for 18 hours",
         r"anuri\w+|no\s+urine(?:\s+output)?|(?:hasn'?t|has\s+not|not)\s+(?:passed\s+urine|peed|"

@@ -72,6 +72,7 @@ DOES_NOT_FIRE = [
     ("epidural", "epidural site sore after labour", "esi_high_risk"),
     ("foreign body", "swallowed a coin an hour ago, ingested, no distress", "self_harm"),
     ("ingestion", "ingested a lego piece, no distress", "self_harm"),
+    ("vomiting", "thinks it is food poisoning from a takeaway", "self_harm"),
     ("back pain", "hx of aortic dissection repair 2015", "esi_high_risk"),
     ("back pain", "no saddle anaesthesia, no incontinence", "esi_high_risk"),
     ("tremor", "shaky hands for months, no alcohol use", "esi_high_risk"),
