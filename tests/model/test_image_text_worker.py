@@ -145,3 +145,21 @@ def test_in_process_medgemma_class_reads_the_image_once_loaded(
     else:
         assert run["reason"] and "added nothing to this result" in page
     assert result["acuity"] <= case["provisional_acuity"]
+
+
+def test_an_image_text_model_that_cannot_load_stops_the_worker_naming_the_folder(
+    settings, tmp_path
+):
+    broken = settings.model_copy(update={
+        "multimodal_chain": "medgemma-4b-4bit", "models_dir": str(tmp_path / "models"),
+    })  # fmt: skip
+    worker = WorkerProcess(broken, tmp_path)
+    try:
+        worker.start(wait=False)
+        assert worker.process is not None
+        worker.process.wait(timeout=120)
+    finally:
+        worker.stop()
+    log = worker.log()
+    assert "cannot start" in log and "MEDTRIAGE_MULTIMODAL_CHAIN" in log
+    assert f"model folder {tmp_path / 'models' / 'medgemma-4b-it'} does not exist" in log
