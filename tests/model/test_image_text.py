@@ -237,3 +237,15 @@ def test_seed_api_analyze_with_image_integrates_through_the_served_model(server,
     assert int(out.acuity) == 3 <= int(out.text.assessment.acuity)
     assert "google/medgemma-4b-it" in [m.name for m in out.models]
     assert out.disclaimer and out.confidence <= 0.95
+
+
+def test_the_text_models_own_profile_is_shared_not_loaded_twice(server, tmp_path):
+    from shared.inference.chain import load_chain
+
+    server.answers = [Answer(text="OK")]  # one warm-up: the text chain's
+    settings = settings_for(tmp_path, "medgemma-4b-vllm", model_chain="medgemma-4b-vllm",
+                            model_base_url=server.base_url, model_retries=0)  # fmt: skip
+    text_chain = load_chain(settings)
+    image_chain = load_image_text_chain(settings, reuse=text_chain)
+    assert image_chain.backend is text_chain.backend and image_chain.model == text_chain.model
+    assert len(server.requests) == 1
