@@ -6,6 +6,7 @@ Used at intake (provisional acuity) and by the worker's pipeline."""
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from shared.clinical.confidence import confidence
 from shared.clinical.facts import (
@@ -19,8 +20,10 @@ from shared.clinical.rules import run_rules
 from shared.clinical.rules.baseline import LABELS, missing_core_vitals, non_urgent
 from shared.clinical.rules.pain import assess_pain
 from shared.clinical.scores import qsofa, shock_index
+from shared.nlp.complaints import get_vocabulary
 from shared.nlp.demographics import read_pregnancy
-from shared.nlp.terms import split_abbreviation_lists
+from shared.nlp.findings import FINDINGS
+from shared.nlp.terms import restore_abbreviation_case, split_abbreviation_lists
 from shared.nlp.vitals import MergedVitals, merge_vitals
 from shared.schemas import Acuity, Assessment, CaseIn, NoteVital, Reason, VitalConflict
 
@@ -42,9 +45,28 @@ def pregnancy_status(case: CaseIn) -> str | None:
     return "postpartum" if _POSTPARTUM.search(text) else "pregnant"
 
 
+# Abbreviations whose lower case is an English word a chief complaint may hold ("cap", "ha",
+# "hi", "sh", "pea"): never capitalised from it.
+_ENGLISH = frozenset({"CAP", "HA", "HI", "SH", "PEA", "SW", "VB", "DM"})
+
+
+@cache
+def _complaint_abbreviations() -> frozenset[str]:
+    """Every all-capitals abbreviation of the findings and complaint lexicons."""
+    found: set[str] = set()
+    for _label, _words, abbreviations in FINDINGS.values():
+        found.update(abbreviations)
+    for complaint in get_vocabulary().complaints:
+        found.update(complaint.abbreviations)
+    return frozenset(a for a in found if a.isalpha() and a.isupper()) - _ENGLISH
+
+
 def _terms_split(case: CaseIn) -> CaseIn:
-    """The case with slash-joined abbreviations apart ("SI/HI" -> "SI HI"), offsets kept."""
-    complaint = split_abbreviation_lists(case.chief_complaint)
+    """The case with slash-joined abbreviations apart ("SI/HI" -> "SI HI") and the chief
+    complaint's known abbreviations in capitals ("Ams" -> "AMS"), offsets kept."""
+    complaint = restore_abbreviation_case(
+        split_abbreviation_lists(case.chief_complaint), _complaint_abbreviations()
+    )
     note = split_abbreviation_lists(case.note)
     if complaint == case.chief_complaint and note == case.note:
         return case
@@ -53,7 +75,7 @@ def _terms_split(case: CaseIn) -> CaseIn:
 
 def build_facts(case: CaseIn) -> Facts:
     """Everything the rules read, computed once."""
-    case = _terms_split(case)
+    typed, case = case, _terms_split(case)
     merged = merge_vitals(case.vitals, case.note)
     asserted, other, history = read_mentions(case)
     pregnancy = pregnancy_status(case)
@@ -65,6 +87,7 @@ def build_facts(case: CaseIn) -> Facts:
         mentions=asserted,
         negated=other,
         historical=history,
+        typed=typed if case is not typed else None,
     )
     facts.complaints, features = read_complaints(case)
     bridged = complaint_mentions(facts.complaints, facts.mentions)

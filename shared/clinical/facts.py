@@ -83,6 +83,7 @@ class Facts:
     pain: PainAssessment | None = None
     features: list[Mention] = field(default_factory=list)  # complaint high-risk features
     feature_levels: dict[int, int] = field(default_factory=dict)  # id(mention) -> acuity
+    typed: CaseIn | None = None  # as typed, when `case` is its normalised copy (same offsets)
 
     def complaint(self, *ids: str) -> ComplaintFound | None:
         """The first asserted complaint with one of these ids."""
@@ -192,6 +193,11 @@ class Facts:
         """A reason; with a mention, the evidence and its span in the source text."""
         if mention is None:
             return Reason(rule=rule, acuity=acuity, detail=detail, value=value)
+        if self.typed is not None:  # cite the words as the nurse typed them
+            typed = self.typed.chief_complaint if mention.source == "chief_complaint" else (
+                self.typed.note
+            )  # fmt: skip
+            mention = replace(mention, text=typed[mention.start : mention.end])
         return Reason(
             rule=rule,
             acuity=acuity,

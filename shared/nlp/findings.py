@@ -321,7 +321,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "unwitnessed_fall": (
         "unwitnessed fall",
-        r"unwitnessed\s+fall|found\s+(?:down|on\s+the\s+(?:\w+\s+)?floor|on\s+(?:the\s+)?ground|"
+        r"unwitnessed\s+fall|unwitnessed(?=\s*[,.;]|\s*$)|found\s+(?:down|on\s+(?:the\s+)?(?:\w+\s+)?"
+        r"floor|on\s+(?:the\s+)?ground|"
         r"collapsed|lying\s+on)|long\s+lie|(?:lying|was\s+on)\s+the\s+floor\s+(?:for|overnight)|"
         r"(?:doesn'?t|does\s+not|can'?t|cannot|unable\s+to)\s+(?:remember|recall)\s+"
         r"(?:the\s+fall|falling|what\s+happened|how\s+(?:he|she)\s+fell)",
@@ -372,9 +373,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"necroti[sz]ing|osteomyelitis|endocarditis|peritonitis|appendicitis|cystitis",
         ("UTI", "CAP", "HAP", "SSTI"),
     ),
-    "sepsis_word": (
-        "sepsis", r"sepsis|septic(?:\s+shock)?|urosepsis|blood\s+poisoning", ()
-    ),
+    "sepsis_word": ("sepsis", r"sepsis|septic(?:\s+shock)?|urosepsis|blood\s+poisoning", ()),
     # Food poisoning is a gastrointestinal illness, not a poisoning (read before "poisoning").
     "food_poisoning": ("food poisoning", r"food\s+poisoning", ()),
     "anuria": (

@@ -68,3 +68,16 @@ def split_abbreviation_lists(text: str) -> str:
     if "/" not in text:
         return text
     return _ABBREVIATION_LIST.sub(lambda m: m.group(0).replace("/", " "), text)
+
+
+_LETTERS = re.compile(r"(?<![\w/])[A-Za-z][a-z]{1,5}(?![\w/])")
+
+
+def restore_abbreviation_case(text: str, abbreviations: frozenset[str]) -> str:
+    """ "Ams" or "ams" -> "AMS" when the capitals are a known abbreviation: some triage
+    systems title-case or lower-case the chief complaint, and abbreviations are matched as
+    written ("SI" is suicidal ideation, "si" in "sinus" is not). For the chief complaint only,
+    a short field; same length."""
+    return _LETTERS.sub(
+        lambda m: m.group(0).upper() if m.group(0).upper() in abbreviations else m.group(0), text
+    )

@@ -16,6 +16,10 @@ FIRES = [
     ("HI/SI", "", 2, "self_harm", "SI"),
     ("psych eval", "reports SI, HI towards neighbour", 2, "self_harm", "SI"),
     ("CP/SOB", "", 2, "acs_chest_pain", "CP"),
+    # A chief complaint title-cased or lower-cased by its system: its abbreviations still read.
+    ("Ams", "", 2, "voice_or_confusion", "Ams"),
+    ("ams", "", 2, "voice_or_confusion", "ams"),
+    ("Od", "", 2, "self_harm", "Od"),
     # Known or suspected intracranial bleeding (ESI high risk, beyond CLINICAL.md).
     ("transfer", "transfer from OSH with SDH on CT", 2, "esi_high_risk", "SDH"),
     ("head bleed", "", 2, "esi_high_risk", "head bleed"),
@@ -73,6 +77,8 @@ DOES_NOT_FIRE = [
     ("foreign body", "swallowed a coin an hour ago, ingested, no distress", "self_harm"),
     ("ingestion", "ingested a lego piece, no distress", "self_harm"),
     ("vomiting", "thinks it is food poisoning from a takeaway", "self_harm"),
+    ("cap", "lost the cap of a tooth", "pneumonia"),  # an English word stays a word
+    ("review", "unwitnessed seizure at home, back to baseline", "head_injury"),
     ("back pain", "hx of aortic dissection repair 2015", "esi_high_risk"),
     ("back pain", "no saddle anaesthesia, no incontinence", "esi_high_risk"),
     ("tremor", "shaky hands for months, no alcohol use", "esi_high_risk"),
@@ -99,3 +105,9 @@ def test_the_evidence_of_a_split_list_points_into_the_text_as_typed():
     cited = [r for r in result.reasons if r.rule == "self_harm"]
     assert cited and cited[0].source == "chief_complaint"
     assert "SI/HI"[cited[0].start : cited[0].end] == cited[0].evidence == "SI"
+
+
+def test_an_unwitnessed_fall_in_capitals_at_88_is_a_possible_head_injury():
+    """As triage notes write it: "UNWITNESSED", "FOUND ON FLOOR" (CLINICAL: an unwitnessed
+    fall at 65 or over counts as a possible head injury, and a head injury at 65 is 2)."""
+    expect_text("S/P FALL", "UNWITNESSED, FOUND ON FLOOR", 2, "head_injury", "UNWITNESSED", age=88)
