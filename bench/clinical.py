@@ -1,7 +1,7 @@
 """Clinical benchmark: the engine's acuity on the ESI v4 handbook cases and on our vignettes,
 and negation on MACCROBAT with our ConText and with negspacy, in one run.
 
-Run: `.venv/bin/python bench/clinical.py [--misses 40]` (needs the bench extra: negspacy,
+Run: `.venv-bench/bin/python bench/clinical.py [--misses 40]` (the bench venv, README: negspacy,
 scikit-learn).
 
 ESI cases (../shared/data/esi_v4_handbook_train.csv): the vignette is the note, its first

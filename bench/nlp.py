@@ -1,6 +1,6 @@
 """Context classifier benchmark: ours vs negspacy (NegEx) vs medspaCy's ConText, same run.
 
-Run: `.venv/bin/python bench/nlp.py [--repeat 9] [--no-notes]` (needs the bench extra:
+Run: `.venv-bench/bin/python bench/nlp.py [--repeat 9] [--no-notes]` (the bench venv, README:
 negspacy, medspacy).
 
 The annotated sets are tests/data/context_*.jsonl: 511 targets in 358 distinct texts. The
