@@ -4,7 +4,8 @@
 # Loads the small real Gemma 3 270M (converted once from its PyPI package, as the tests do)
 # and a tiny random MedGemma-shaped model (Gemma3ForConditionalGeneration), each in bf16 and
 # in 4-bit nf4 (bf16 compute, vision tower kept), on CUDA; runs one schema-constrained and one
-# unconstrained greedy generation each, and a constrained padded batch of 8, and prints
+# unconstrained greedy generation each, and a constrained padded batch of 8 (and, for the
+# MedGemma-shaped one, an image+text generation with one 896 px image), and prints
 # tokens/s and peak GPU memory. The last
 # line is one JSON object. Without a CUDA device it stops at once and says so (exit 2).
 set -euo pipefail
@@ -42,13 +43,22 @@ from shared.inference.backend import GenerationRequest
 from shared.inference.chain import warm_up
 from shared.inference.local import TransformersBackend
 from shared.inference.profiles import get_profile
+from shared.inference.image_prompt import PromptImage
+from shared.inference.image_prompt import messages as image_messages
+from shared.inference.image_prompt import output_schema as image_schema
 from shared.inference.prompt import messages, output_schema
+from shared.safety.image_schema import ImageFacts
 from tests.support.models import small_gemma, tiny_medgemma
 
 tokens = int(os.environ["TOKENS"])
 print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name(0)}, "
       f"bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no (fp32 is used)'}")
 prompt = messages(SAMPLE, assess_case(SAMPLE))
+from PIL import Image  # noqa: E402
+
+picture = PromptImage(Image.new("RGB", (896, 896), (90, 90, 90)), "gpu-check",
+                      ImageFacts(number=1, image_type="xray"))
+image_prompt = image_messages(SAMPLE, assess_case(SAMPLE), [picture], "transformers")
 folders = {
     "gemma3-270m": small_gemma(),
     "medgemma-4b": tiny_medgemma(Path(tempfile.mkdtemp(prefix="gpu-check-")) / "tiny-medgemma"),
@@ -75,6 +85,15 @@ for profile, folder in folders.items():
             decode_s = out.timings_ms["decode"] / 1000
             row[f"{mode}_tokens"] = out.tokens_out
             row[f"{mode}_tokens_per_s"] = round(out.tokens_out / decode_s, 1) if decode_s else None
+        if profile == "medgemma-4b":  # image + text: the image at its placeholder
+            torch.cuda.synchronize()
+            out = backend.generate(GenerationRequest(image_prompt, tokens, image_schema()))
+            torch.cuda.synchronize()
+            decode_s = out.timings_ms["decode"] / 1000
+            row["image_text_tokens_in"] = out.tokens_in
+            row["image_text_tokens_per_s"] = (
+                round(out.tokens_out / decode_s, 1) if decode_s else None
+            )
         # A padded batch of 8 (MEDTRIAGE_MODEL_BATCH_SIZE): tokens written over wall time.
         torch.cuda.synchronize()
         began = time.perf_counter()
