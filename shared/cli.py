@@ -324,8 +324,16 @@ def analyze(in_path: str, out_path: str, is_csv: bool, mapping: tuple[str, ...])
                 length=max(total - (1 if is_csv else 0), 0), label="analyzing", file=sys.stderr
             ) as bar,
         ):
-            images = BatchImages(get_settings(), source.resolve().parent)
-            for summary in analyze_lines(rows, out, images):  # noqa: B007 - read after the loop
+            settings = get_settings()
+            if settings.pipeline == "model-text":  # the text model, in batches (README: Models)
+                from shared.batch_model import analyze_lines_with_model
+                from shared.pipelines.model import ModelPipeline
+
+                model = ModelPipeline(settings)
+                lines = analyze_lines_with_model(rows, out, model, settings.model_batch_size)
+            else:
+                lines = analyze_lines(rows, out, BatchImages(settings, source.resolve().parent))
+            for summary in lines:  # noqa: B007 - read after the loop
                 bar.update(1)
     except (ValueError, ModelLoadError) as exc:
         raise click.ClickException(str(exc)) from exc

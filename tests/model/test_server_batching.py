@@ -68,3 +68,38 @@ def test_one_at_a_time_when_the_bound_is_one(server, tmp_path):
     results = pipeline(server, tmp_path, concurrency=1).analyze_many(CASES[:3])
     assert server.peak_in_flight == 1
     assert [r.details["model_run"]["outcome"] for r in results] == ["model"] * 3
+
+
+def test_medtriage_analyze_sends_the_lines_to_the_model_in_batches(server, tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from shared.cli import main
+    from shared.config import get_settings
+
+    for name, value in {"PIPELINE": "model-text", "MODEL_CHAIN": "medgemma-4b-vllm",
+                        "MODEL_RETRIES": "0", "MODEL_BASE_URL": server.base_url,
+                        "MODEL_BATCH_SIZE": "2", "MODEL_SERVER_CONCURRENCY": "2",
+                        "INSTANCE_PATH": str(tmp_path / "instance")}.items():  # fmt: skip
+        monkeypatch.setenv(f"MEDTRIAGE_{name}", value)
+    get_settings.cache_clear()
+    server.answers = [Answer(text="OK")] + [Answer(text=VALID, delay_s=0.3)] * 3
+    lines = [c.model_dump(mode="json", exclude_none=True) for c in CASES[:3]]
+    lines.insert(1, {"age_years": 30})  # no chief complaint: that line's error, in its place
+    source, out = tmp_path / "cases.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    try:
+        result = CliRunner().invoke(main, ["analyze", "--in", str(source), "--out", str(out)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3, 4]
+    assert "chief_complaint" in records[1]["error"] and "result" not in records[1]
+    runs = [records[i]["result"]["details"]["model_run"] for i in (0, 2, 3)]
+    assert [r["outcome"] for r in runs] == ["model"] * 3
+    assert [r["batch_size"] for r in runs] == [2, 2, 1]  # two cases together, then the last
+    assert server.peak_in_flight == 2 and len(server.requests) == 4
+    assert "Seen at 2:00." in str(server.requests[-1]["messages"])  # the last line, alone
+    assert "3 lines" not in result.output and "4 lines in" in result.output
