@@ -122,8 +122,8 @@ class Inbox:
             place = f"{where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else "?"
             log.error(
                 "hl7 %s %s failed: %s at %s",
-                received.header.control_id,
-                received.header.message_type,
+                _loggable(received.header.control_id),
+                _loggable(received.header.message_type),
                 type(exc).__name__,
                 place,
             )
@@ -210,7 +210,7 @@ class Inbox:
         return self._answer(received, "AE", error)
 
     def _unavailable(self, received: Received) -> Answer:
-        log.warning("hl7 %s: database not available", received.header.control_id)
+        log.warning("hl7 %s: database not available", _loggable(received.header.control_id))
         error = not_applied(
             hl7.APPLICATION_ERROR, "the database is not available; nothing was applied; resend"
         )
@@ -251,17 +251,20 @@ class Inbox:
     def _record(
         self, received: Received, code: str, error: Hl7Error | None, case_id: int | None
     ) -> None:
-        try:
-            with self.sessions.begin() as session:
-                existing = _find(session, received, lock=True)
-                if existing is not None and existing.ack_code == "AA" and code != "AA":
-                    return  # never overwrite the record of a message that was applied
-                _write_row(session, received, existing, code, error, case_id)
-        except IntegrityError:
-            with self.sessions.begin() as session:
-                existing = _find(session, received, lock=True)
-                if existing is not None and existing.ack_code != "AA":
+        """The row and audit event of a message handled outside `_in_one_transaction` (an
+        A04, whose case `create_case` commits itself, and refusals)."""
+        for _attempt in range(2):  # a second try when another connection inserted it first
+            try:
+                with self.sessions.begin() as session:
+                    existing = _find(session, received, lock=True)
+                    if existing is not None and existing.ack_code == "AA":
+                        if code == "AA":
+                            raise Duplicate(existing)  # the same A04 on two connections
+                        return  # never overwrite the record of a message that was applied
                     _write_row(session, received, existing, code, error, case_id)
+                    return
+            except IntegrityError:
+                continue
 
 
 # --- helpers ---------------------------------------------------------------------------
