@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from shared import audit
+from shared import accounts, audit
 from shared.db import AuditEvent, Case
 from shared.db.models import Hl7Message, Observation
 from shared.interop.mllp import END, START, send
@@ -196,6 +196,9 @@ def test_adt_then_oru_put_the_case_on_the_board_and_retriage_it(
     assert [r["of"] for r in after["care"]["results"]] == ["intake", "re-triage"]
     assert board_row(client, nurse, "MRN-4711")["vitals_documented"] is True
     assert actions(sessions, "hl7:REG") == ["user.created", "case.submitted", "hl7.accepted"]
+    with sessions() as session:  # the sender's account is no way in
+        for password in ("!", ""):
+            assert accounts.check_login(session, "hl7:REG", password).user is None
     assert {"case.retriaged", "hl7.accepted"} <= set(actions(sessions, "hl7:MON"))
 
 
