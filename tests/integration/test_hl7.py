@@ -21,7 +21,8 @@ from shared import accounts, audit
 from shared.db import AuditEvent, Case
 from shared.db.models import Hl7Message, Observation
 from shared.interop.mllp import END, START, send
-from tests.support.cases import results_per_case, wait_analyzed
+from tests.conftest import case_body
+from tests.support.cases import results_per_case, submit, wait_analyzed
 from tests.support.services import ROOT, settings_env, wait_for
 
 MAX_BYTES = 65536
@@ -278,6 +279,22 @@ def test_a04_for_a_patient_already_waiting_is_ae_and_a08_updates_and_retriages(
     assert check.ok and check.cases_checked == 1, check.problems
     ack = listener.send(a08("REG-8", "NOBODY-2", "Headache"))
     assert ack["MSA"][1] == "AE" and "no open case" in ack["MSA"][3]
+
+
+def test_vital_signs_find_the_case_a_nurse_typed_the_reference_of(
+    listener, client, staff, sessions
+):
+    nurse = staff["nurse"].token
+    typed = submit(client, nurse, case_body("low", patient_ref="MRN-4711"))["id"]
+    assert listener.send(oru("MON-20"))["MSA"] == ["MSA", "AA", "MON-20"]
+    (observation,) = get_case(client, nurse, typed)["care"]["observations"]
+    assert observation["vitals"]["heart_rate"] == 135
+    ack = listener.send(a04("REG-20"))  # already waiting: registration does not add a case
+    assert ack["MSA"][1] == "AE" and count(sessions, Case) == 1
+    submit(client, nurse, case_body("low", patient_ref="MRN-4711"))  # a second open case
+    ack = listener.send(oru("MON-21"))
+    assert ack["MSA"][1] == "AE" and "2 open cases" in ack["MSA"][3]
+    assert count(sessions, Observation) == 1
 
 
 def test_vital_signs_sent_with_the_registration_are_the_intake_vitals(listener, sessions):
