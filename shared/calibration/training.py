@@ -180,7 +180,9 @@ def _train(data: Dataset, *, threshold: float, seed: int) -> Trained:
                 {
                     "threshold": t,
                     **under_triage(test_y, nudged(t)),
-                    "nudged": sum(a != b for a, b in zip(nudged(t), levels[cut:], strict=True)),
+                    "nudged": int(
+                        sum(a != b for a, b in zip(nudged(t), levels[cut:], strict=True))
+                    ),
                 }
                 for t in THRESHOLDS_SHOWN
             ],
