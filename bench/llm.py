@@ -9,9 +9,12 @@ into .pytest_cache/medtriage-models as the tests do).
 In one run, each with its own worker: schema-constrained decoding (xgrammar) and
 unconstrained decoding, each on N distinct cases (cache misses), then the same N cases again
 on the constrained worker (cache hits: identical input, same revision and prompt version).
-Batching is not implemented (one case per generate() call; the worker has concurrency 1), so
-there is no batched row. Per-token cost is what compares constrained with unconstrained: the
-two write different text. The last line is one JSON object.
+Then batched vs one by one (MEDTRIAGE_MODEL_BATCH_SIZE): the same --batch cases queued first,
+then a worker started with batch size 1, and another with batch size --batch; each round's
+wall time runs from the first case claimed to the last stored (model load excluded), so
+cases/s and tokens/s (all tokens written / wall time) compare directly; `batch_speedup` is
+the ratio of their cases/s. Per-token cost is what compares constrained with unconstrained:
+the two write different text. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -99,11 +102,57 @@ def run_round(app_client, token: str, sessions, n: int, offset: int, timeout: fl
     }
 
 
+def run_queued(
+    client, token: str, sessions, settings: Settings, logdir: Path, n: int, timeout: float
+) -> dict:
+    """Queue n cases, then start a worker with the settings' batch size; time from the first
+    case claimed to the last stored, so the model load is left out."""
+    headers = {"Authorization": f"Bearer {token}"}
+    ids = []
+    for i in range(n):
+        answer = client.post("/api/v1/cases", json=body(200 + i), headers=headers)
+        assert answer.status_code == 202, answer.get_data(as_text=True)
+        ids.append(answer.get_json()["id"])
+    logdir.mkdir()
+    worker = WorkerProcess(settings, logdir)
+    worker.start()
+    try:
+
+        def done() -> bool:
+            with sessions() as s:
+                rows = s.scalars(select(Case.status).where(Case.public_id.in_(ids))).all()
+            return all(r.value in ("analyzed", "failed") for r in rows)
+
+        wait_for(done, timeout, f"{n} queued cases", step=0.5)
+    finally:
+        worker.stop()
+    with sessions() as s:
+        rows = s.execute(
+            select(Case.started_at, Case.analyzed_at, Result.payload)
+            .join(Result)
+            .where(Case.public_id.in_(ids))
+        ).all()
+    wall = (max(r.analyzed_at for r in rows) - min(r.started_at for r in rows)).total_seconds()
+    runs = [r.payload["details"]["model_run"] for r in rows]
+    tokens = sum(r["tokens_out"] for r in runs)
+    return {
+        "cases": len(rows),
+        "batch_size": settings.model_batch_size,
+        "wall_s": round(wall, 2),
+        "cases_per_s": round(len(rows) / wall, 4),
+        "tokens_out": tokens,
+        "tokens_per_s": round(tokens / wall, 2),
+        "batch_sizes": sorted(r["batch_size"] for r in runs),
+        "outcomes": {o: sum(r["outcome"] == o for r in runs) for o in {r["outcome"] for r in runs}},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="gemma3-270m")
     parser.add_argument("--models-dir", default=str(CACHE))
     parser.add_argument("--cases", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=3, help="cases per batch (and per round)")
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--timeout", type=float, default=1800)
@@ -146,12 +195,19 @@ def main() -> None:
                 worker.stop()
             print(mode, json.dumps(rounds[mode]), flush=True)
         print("cache_hit", json.dumps(rounds["cache_hit"]), flush=True)
+        for mode, size in (("one_by_one", 1), ("batched", args.batch)):
+            settings = base.model_copy(update={"model_batch_size": size})
+            rounds[mode] = run_queued(
+                client, token, sessions, settings, work / mode, args.batch, args.timeout
+            )
+            print(mode, json.dumps(rounds[mode]), flush=True)
     finally:
         engine.dispose()
         redis_server.stop()
         shutil.rmtree(work, ignore_errors=True)
     miss, free, hit = rounds["constrained"], rounds["unconstrained"], rounds["cache_hit"]
     overhead = miss["ms_per_token"] / free["ms_per_token"] if free["ms_per_token"] else None
+    single, batched = rounds["one_by_one"], rounds["batched"]
     print(json.dumps({
         "profile": args.profile,
         "cases": args.cases,
@@ -164,7 +220,12 @@ def main() -> None:
         "cache_hit_p50_s": hit["p50_s"],
         "cache_hit_cases_per_s": hit["cases_per_s"],
         "cache_hits": hit["cache_hits"],
-        "batched": "not implemented (one case per generate call)",
+        "batch": args.batch,
+        "one_by_one_cases_per_s": single["cases_per_s"],
+        "batched_cases_per_s": batched["cases_per_s"],
+        "one_by_one_tokens_per_s": single["tokens_per_s"],
+        "batched_tokens_per_s": batched["tokens_per_s"],
+        "batch_speedup": round(batched["cases_per_s"] / single["cases_per_s"], 3),
     }))  # fmt: skip
 
 
