@@ -33,7 +33,12 @@ LABELS = {
     "assigned": "assigned clinician (user id)",
     "area": "area",
     "inputs": "intake data (age, sex, complaint, note, vital signs)",
+    "level_of_care": "level of care at admission",
+    "followup": "follow-up outcome",
 }
+# The outcome site calibration learns from: vouched for once recorded. Absent while empty,
+# so the states sealed before these fields existed still match.
+_OUTCOME = ("level_of_care", "followup")
 
 
 def canonical(value: Any) -> str:
@@ -50,7 +55,7 @@ def _value(v: Any) -> Any:
 
 def _case_state(row: Any) -> dict[str, Any]:
     status = _value(row.status)
-    return {
+    state: dict[str, Any] = {
         "ref": row.public_id,
         "status": _STATUS.get(status, status),
         "care": _value(row.care_status),
@@ -67,6 +72,11 @@ def _case_state(row: Any) -> dict[str, Any]:
         ),
         "results": [],
     }
+    for name in _OUTCOME:
+        value = _value(getattr(row, name))
+        if value is not None:
+            state[name] = value
+    return state
 
 
 def _result_state(row: Any) -> dict[str, Any]:
@@ -92,7 +102,7 @@ def case_states(session: Session, case_ids: Iterable[int]) -> dict[int, dict[str
                 Case.risk_level, Case.provisional_acuity, Case.engine_acuity,
                 Case.override_acuity, Case.disposition, Case.assigned_to_id, Case.area,
                 Case.age_years, Case.sex, Case.pregnant, Case.chief_complaint, Case.note,
-                Case.vitals,
+                Case.vitals, Case.level_of_care, Case.followup,
             ).where(Case.id.in_(chunk))
         ):  # fmt: skip
             out[row.id] = _case_state(row)

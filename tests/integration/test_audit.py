@@ -454,3 +454,28 @@ def test_upgrade_rekeys_the_old_chain_and_records_its_verdict(tmp_path, tampered
         assert check.ok and check.events == 4
     finally:
         engine.dispose()
+
+
+def test_an_outcome_changed_in_the_database_is_found(analyzed, client, staff, sessions, settings):
+    """The outcome site calibration learns from (level of care, follow-up) is vouched for once
+    recorded: a death rewritten as survival behind the application's back is found."""
+    headers = {"Authorization": f"Bearer {staff['clinician'].token}"}
+    for action, body in (
+        ("disposition", {"disposition": "admit", "level_of_care": "icu"}),
+        ("followup", {"outcome": "died_within_30_days"}),
+    ):
+        answer = client.post(f"/api/v1/cases/{analyzed[0]}/{action}", json=body, headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+    seal_all(sessions, settings)
+    assert run_check(sessions, settings).ok
+    with sessions.begin() as session:
+        session.execute(
+            text("UPDATE cases SET followup = 'alive_at_30_days', level_of_care = 'ward' "
+                 "WHERE public_id = :p"),
+            {"p": analyzed[0]},
+        )  # fmt: skip
+    check = run_check(sessions, settings)
+    assert not check.ok and kinds(check) == ["case"]
+    message = check.problems[0].message
+    assert "follow-up outcome was died_within_30_days, now alive_at_30_days" in message
+    assert "level of care at admission was icu, now ward" in message
