@@ -493,3 +493,17 @@ def test_cli_tokens_with_scope_and_days_and_a_password_reset(
         assert found.principal.scope.value == "read"
         assert found.principal.must_change_password  # the reset applies to its tokens too
         assert accounts.authenticate(session, "nurse1", temporary) is not None
+
+
+def test_an_hl7_sender_that_comes_first_does_not_stop_the_first_admin(settings, sessions):
+    """Registration may send a message before anyone set MedTriage up: the sender's system
+    account is not a person, and the first admin is still created."""
+    from shared.interop.hl7_cases import system_user
+
+    system_user(sessions, "hl7:REGISTRATION")
+    ensure_first_admin(settings, None)
+    with sessions() as session:
+        assert session.scalar(select(User).where(User.username == "admin")) is not None
+    ensure_first_admin(settings, None)  # and only once
+    with sessions() as session:
+        assert accounts.count_users(session) == 1
