@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shared.db import Case, Result
 from shared.queue import LEASE_KEY, Dispatcher
 from tests.conftest import case_body
-from tests.support.cases import results_per_case, submit, wait_analyzed
+from tests.support.cases import results_per_case, statuses, submit, wait_analyzed
 from tests.support.services import WorkerProcess, wait_for
 
 
@@ -99,3 +99,28 @@ def test_a_case_leased_by_another_execution_is_not_taken(
     assert dispatcher.send(held_id, 3)
     wait_analyzed(sessions, [held])
     assert results_per_case(sessions) == {first: 1, held: 1}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_worker_killed_mid_batch_every_case_completes_once(
+    client, staff, sessions, settings, tmp_path
+):
+    slow = settings.model_copy(update={
+        "pipeline": "tests.support.batch_pipelines:SlowBatchPipeline", "model_batch_size": 3,
+    })  # fmt: skip
+    ids = [submit(client, staff["nurse"].token, case_body("medium"))["id"] for _ in range(3)]
+    worker = WorkerProcess(slow, tmp_path)
+    try:
+        worker.start()
+        wait_for(lambda: set(statuses(sessions).values()) == {"running"}, 30, "one batch")
+        worker.kill()
+        assert set(statuses(sessions).values()) == {"running"}  # all three claimed together
+
+        worker.start()  # the companions' messages wait; the reconciler re-sends the lead's
+        wait_analyzed(sessions, ids, timeout=90)
+    finally:
+        worker.stop()
+    assert results_per_case(sessions) == dict.fromkeys(ids, 1)
+    with sessions() as session:
+        attempts = session.scalars(select(Case.attempts).where(Case.public_id.in_(ids))).all()
+    assert sorted(attempts) == [2, 2, 2]
