@@ -67,6 +67,9 @@ class Mention:
     start: int
     end: int
     source: Source
+    # Not asserted only because someone wants it ruled out ("r/o SAH", "to rule out"): a
+    # suspicion. Read only by rules for diagnoses that are high risk when merely suspected.
+    suspected: bool = False
 
 
 @dataclass
@@ -117,6 +120,12 @@ class Facts:
 
     def has(self, *findings: str) -> bool:
         return self.first(*findings) is not None
+
+    def first_suspected(self, *findings: str) -> Mention | None:
+        """Asserted now, or sent in to be ruled out ("r/o SAH")."""
+        return self.first(*findings) or next(
+            (m for m in self.negated if m.finding in findings and m.suspected), None
+        )
 
     def first_any_time(self, *findings: str) -> Mention | None:
         """Asserted now, or in the patient's own history (a drug list under "PMH")."""
@@ -347,5 +356,17 @@ def is_minor(complaints: list[ComplaintFound], adult: bool = True) -> bool:
     )
 
 
+# ConText's hypothetical triggers that mean "suspected, to be excluded".
+_RULE_OUT = re.compile(r"r/o|(?:to\s+)?rule\s+out", re.IGNORECASE)
+
+
 def _mention(found: FindingMention, source: Source) -> Mention:
-    return Mention(found.finding, found.label, found.text, found.start, found.end, source)
+    c = found.context
+    suspected = (
+        c.hypothetical
+        and not (c.negated or c.historical or c.family)
+        and _RULE_OUT.fullmatch(c.hypothetical_by or "") is not None
+    )
+    return Mention(
+        found.finding, found.label, found.text, found.start, found.end, source, suspected
+    )

@@ -504,18 +504,23 @@ def infant_concern(f: Facts) -> Iterator[Reason]:
     "defibrillator; sickle cell crisis; a known or suspected bleed in or around the brain "
     "(ICH, SAH, subdural); a raised troponin or known myocardial infarction (STEMI, NSTEMI); "
     "a known or suspected aortic dissection or leaking aneurysm; spinal cord or cauda equina "
-    "compression; an electrical injury (arrhythmia risk); "
+    "compression (the three last also when sent in to be ruled out: 'r/o SAH'); an "
+    "electrical injury (arrhythmia risk); "
     "breathlessness in pregnancy or after childbirth; "
     "alcohol withdrawal with tachycardia, confusion or hallucinations; fainting at 65 or "
     "over -> 2",
 )
 def esi_high_risk(f: Facts) -> Iterator[Reason]:
     m = f.first(
-        "dialysis_missed", "defibrillator_shock", "sickle_crisis", "intracranial_bleed",
-        "raised_troponin", "aortic_emergency", "cord_compression", "electrical_injury",
-    )  # fmt: skip
+        "dialysis_missed",
+        "defibrillator_shock",
+        "sickle_crisis",
+        "raised_troponin",
+        "electrical_injury",
+    ) or f.first_suspected("intracranial_bleed", "aortic_emergency", "cord_compression")
     if m is not None:
-        yield f.reason("esi_high_risk", EMERGENT, m.label, mention=m)
+        label = f"suspected {m.label} (to be ruled out)" if m.suspected else m.label
+        yield f.reason("esi_high_risk", EMERGENT, label, mention=m)
         return
     fainted = next((m for m in f.all("collapse") if _FAINTED.search(m.text)), None)
     if fainted is not None and f.age >= ELDERLY_SYNCOPE_YEARS:

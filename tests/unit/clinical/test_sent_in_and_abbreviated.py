@@ -27,6 +27,9 @@ FIRES = [
     ("review", "CT showed a small subarachnoid haemorrhage", 2, "esi_high_risk",
      "subarachnoid haemorrhage"),
     ("headache", "sent in by GP: ? brain bleed", 2, "esi_high_risk", "brain bleed"),
+    # Sent in to rule one out: a suspicion, high risk all the same.
+    ("headache", "sent by GP to r/o SAH", 2, "esi_high_risk", "SAH"),
+    ("back pain", "to rule out aortic dissection", 2, "esi_high_risk", "aortic dissection"),
     # A raised troponin or a known myocardial infarction sent in.
     ("elevated troponin", "", 2, "esi_high_risk", "elevated troponin"),
     ("abnormal labs", "troponin elevated at the clinic this morning", 2, "esi_high_risk",
@@ -71,6 +74,7 @@ DOES_NOT_FIRE = [
     ("fall", "HI with no LOC, no vomiting", "self_harm"),  # HI alone: a head injury
     ("headache", "hx of SDH in 2019, fully recovered", "esi_high_risk"),
     ("headache", "CT head: no ICH", "esi_high_risk"),
+    ("headache", "SAH ruled out last year, same headache", "esi_high_risk"),
     ("chest pain", "troponin negative x2", "esi_high_risk"),
     ("chest pain", "history of NSTEMI with two stents", "esi_high_risk"),
     ("epidural", "epidural site sore after labour", "esi_high_risk"),
