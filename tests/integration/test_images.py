@@ -267,9 +267,7 @@ def test_worker_grades_embeds_and_finds_the_earlier_case(
         assert value not in logs
 
 
-def test_an_idempotency_key_replays_the_same_images_and_refuses_other_ones(
-    client, staff, sessions
-):
+def test_an_idempotency_key_replays_the_same_images_and_refuses_other_ones(client, staff, sessions):
     """A double submit with its images is one case; the same key with another image is a
     different submission, refused (422) rather than the new image silently dropped."""
     token, body = staff["nurse"].token, case_body("high")
