@@ -231,6 +231,23 @@ def _presenting(source: Source, context: ContextResult) -> ContextResult:
     return context
 
 
+# "OD" is an overdose, or the right eye (oculus dexter) where the case is about an eye.
+_EYE_WORDS = re.compile(
+    r"\b(?:eyes?|vision|visual|ocular|conjunctiv\w*|corne\w*|pupils?|acuity|iritis|uveitis|"
+    r"floaters|eyelids?|OS|OU|VA)\b",
+    re.IGNORECASE,
+)
+
+
+def _eye_side(case: CaseIn, finding_or_complaint: str, text: str) -> bool:
+    """An "OD" overdose that is the right eye of an eye complaint."""
+    return (
+        finding_or_complaint == "overdose"
+        and text == "OD"
+        and _EYE_WORDS.search(f"{case.chief_complaint} {case.note}") is not None
+    )
+
+
 def read_mentions(case: CaseIn) -> tuple[list[Mention], list[Mention], list[Mention]]:
     """(asserted, not asserted, the patient's own history) findings in the chief complaint
     and the note."""
@@ -243,6 +260,8 @@ def read_mentions(case: CaseIn) -> tuple[list[Mention], list[Mention], list[Ment
     )
     for source, text in sources:
         for found in find_findings(text):
+            if _eye_side(case, found.finding, found.text):
+                continue
             found = replace(found, context=_presenting(source, found.context))
             mention = _mention(found, source)
             (asserted if found.asserted else other).append(mention)
@@ -265,7 +284,7 @@ def read_complaints(case: CaseIn) -> tuple[list[ComplaintFound], list[tuple[Ment
         matches: list[ComplaintMatch] = [
             replace(m, context=_presenting(source, m.context)) for m in match_complaints(text)
         ]
-        matches = [m for m in matches if m.asserted]
+        matches = [m for m in matches if m.asserted and not _eye_side(case, m.complaint.id, m.text)]
         for m in matches:
             c = m.complaint
             complaints.append(

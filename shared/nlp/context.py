@@ -143,7 +143,7 @@ LEXICON: list[tuple[list[str], Kind, Category | None]] = [
          f"(?:(?:was|were|is|are|been|be|has been|have been) )?not (?:{_SEEN})",
          f"(?:(?:was|were|is|are|has been|have been) )?(?:{_GONE})",
          "(?:did|does|has|have) not (?:appear|occur|develop|recur|progress|return)",
-         "(?:was|were|is|are|been|has been|have been) excluded",
+         "(?:was|were|is|are|been|has been|have been) excluded", "excluded",
          "free(?<=-free)", "free(?<=symptom[ ]free)", "free(?<=pain[ ]free)",
          "free(?<=seizure[ ]free)"],
         Kind.BACKWARD, Category.NEGATED,

@@ -278,7 +278,7 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "bleeding in or around the brain",
         r"(?:intra[- ]?cranial|intra[- ]?cerebral|subarachnoid|sub[- ]?dural|extra[- ]?dural|"
         r"epidural|intra[- ]?parenchymal|intra[- ]?ventricular)\s+(?:ha?emorrhag\w*|bleed\w*|"
-        r"ha?ematoma|blood)|(?:brain|head|cerebral)\s+bleed\w*|bleed\w*\s+(?:in|on|into)\s+"
+        r"ha?ematoma|blood(?!\s+patch))|(?:brain|head|cerebral)\s+bleed\w*|bleed\w*\s+(?:in|on|into)\s+"
         r"(?:the\s+|his\s+|her\s+)?brain|ha?emorrhagic\s+(?:stroke|CVA)",
         ("ICH", "SAH", "SDH", "EDH", "IPH", "IVH"),
     ),
@@ -297,16 +297,17 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "electrical_injury": (
         "electrical injury",
-        r"electrocut\w*|electric(?:al)?\s+(?:shock|injury|injuries|burns?|current)|"
+        r"electrocut\w*|electric(?:al)?\s+(?:shock|injury|injuries|burns?|current)"
+        r"(?![- ]?(?:like|type|sensations?|feelings?|pains?))|"
         r"lightning\s+strike|struck\s+by\s+lightning|high[- ]voltage\s+(?:\w+\s+)?(?:injury|shock|"
         r"burns?|line|cable|wire)",
         (),
     ),
     "raised_troponin": (
         "raised troponin or a known myocardial infarction",
-        r"(?:elevated|raised|high|positive|rising|abnormal|increased|up-?trending)\s+"
+        r"(?:elevated|raised|high(?![- ]sensitiv)|positive|rising|abnormal|increased|up-?trending)\s+"
         r"(?:hs-?|high[- ]sensitivity\s+)?trop(?:onin)?s?\b|trop(?:onin)?s?\s+(?:is\s+|was\s+)?"
-        r"(?:elevated|raised|high|positive|rising|leak|bump|up)|"
+        r"(?:elevated|raised|high(?![- ]sensitiv)|positive|rising|leak|bump|up)|"
         r"(?:non[- ]ST[- ]elevation|ST[- ]elevation)\s+(?:myocardial\s+infarction|MI)",
         ("STEMI", "NSTEMI"),
     ),
@@ -373,7 +374,10 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"necroti[sz]ing|osteomyelitis|endocarditis|peritonitis|appendicitis|cystitis",
         ("UTI", "CAP", "HAP", "SSTI"),
     ),
-    "sepsis_word": ("sepsis", r"sepsis|septic(?:\s+shock)?|urosepsis|blood\s+poisoning", ()),
+    "sepsis_word": ("sepsis", r"sepsis|septic(?:\s+shock)?|urosepsis", ()),
+    # Lay words for an infection in the blood: an infection, not a poisoning and not (yet) a
+    # clinician's sepsis (read before "poisoning").
+    "blood_poisoning": ("blood poisoning (an infection)", r"blood\s+poisoning", ()),
     # Food poisoning is a gastrointestinal illness, not a poisoning (read before "poisoning").
     "food_poisoning": ("food poisoning", r"food\s+poisoning", ()),
     "anuria": (
@@ -442,7 +446,9 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"(?:about\s+|approx\w*\s+|around\s+)?\d+\s+|(?:eight|ten|twenty|thirty|fifty|several|"
         r"many|a\s+handful\s+of|a\s+lot\s+of)\s+)(?:\w+\s+){0,3}(?:tabs?|tablets?|pills?|capsules?|"
         r"bottle|pack\w*)|toxic\s+ingestion|(?:drank|swallowed)\s+(?:bleach|antifreeze|"
-        r"cleaning|detergent|weed\s*killer|paraquat|pesticide)|narcan\w*|naloxone",
+        r"cleaning|detergent|weed\s*killer|paraquat|pesticide)|"
+        r"(?:narcan|naloxone)(?!\s+(?:nasal\s+spray\s+)?(?:kits?|prescription|refill|script|"
+        r"training|supply|at\s+home))",
         ("OD", "TOX"),
     ),
     "overdose_intent": (
@@ -694,6 +700,7 @@ IMPLIES: dict[str, tuple[str, ...]] = {
     "abdominal_or_back_pain": ("pain",),
     "epigastric_ruq_pain": ("pain",),
     "sepsis_word": ("infection",),
+    "blood_poisoning": ("infection",),
     "worst_ever": ("pain_severe",),
     "poor_perfusion": (),
     "severe_resp_distress": ("dyspnoea",),

@@ -363,8 +363,22 @@ def _undetailed(f: Facts, words: str) -> bool:
     return True
 
 
+# The sentences of a note that say what was taken (a regular medication list with its doses
+# is no amount of the overdose).
+_TAKEN = re.compile(
+    r"took|taken|swallow|ingest|over\s*dos|\bOD\b|drank|ate\b|tablets?|pills?|capsules?|tabs\b",
+    re.IGNORECASE,
+)
+_SENTENCES = re.compile(r"[^.;\n]+")
+
+
 def _amount_stated(f: Facts) -> bool:
-    return any(_AMOUNT.search(text) for text in (f.case.chief_complaint, f.case.note))
+    if _AMOUNT.search(f.case.chief_complaint):
+        return True
+    return any(
+        _AMOUNT.search(s.group(0)) and _TAKEN.search(s.group(0))
+        for s in _SENTENCES.finditer(f.case.note)
+    )
 
 
 @rule("testicular_torsion", "sudden testicular pain (possible torsion) -> 2")

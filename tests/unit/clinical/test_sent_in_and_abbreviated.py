@@ -53,6 +53,9 @@ FIRES = [
     ("overdose", "", 2, "self_harm", "overdose"),
     ("OD", "", 2, "self_harm", "OD"),
     ("poisoning", "found by roommate", 2, "self_harm", "poisoning"),
+    # A medication list's doses are no amount of the overdose.
+    ("overdose", "took her sertraline, mother not sure when. Regular meds lisinopril 10 mg daily",
+     2, "self_harm", "overdose"),
     ("narcan", "", 2, "self_harm", "narcan"),
     ("ingestion", "", 2, "self_harm", "ingestion"),
     # The amount recorded and no intent: level 3, as before.
@@ -82,6 +85,18 @@ DOES_NOT_FIRE = [
     ("ingestion", "ingested a lego piece, no distress", "self_harm"),
     ("vomiting", "thinks it is food poisoning from a takeaway", "self_harm"),
     ("cap", "lost the cap of a tooth", "pneumonia"),  # an English word stays a word
+    # Benign notes a reviewer found over-triaged by the new words:
+    ("back pain", "electric shock like pain down the left leg", "esi_high_risk"),
+    ("back pain", "electric shock sensation down the spine on bending", "esi_high_risk"),
+    ("headache", "post dural puncture headache, here for epidural blood patch", "esi_high_risk"),
+    ("chest pain", "troponin high sensitivity pending", "esi_high_risk"),
+    ("headache", "ICH excluded on CT yesterday", "esi_high_risk"),
+    ("eye pain", "red eye OD, no trauma", "self_harm"),
+    ("eye pain", "red eye OD, no trauma", "overdose"),
+    ("blurred vision od", "", "self_harm"),
+    ("refill", "on methadone, needs naloxone kit refill", "overdose"),
+    ("review", "blood poisoning? worried, no fever", "self_harm"),
+    ("review", "blood poisoning? worried, no fever", "sepsis"),
     ("review", "unwitnessed seizure at home, back to baseline", "head_injury"),
     ("back pain", "hx of aortic dissection repair 2015", "esi_high_risk"),
     ("back pain", "no saddle anaesthesia, no incontinence", "esi_high_risk"),
