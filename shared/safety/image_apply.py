@@ -7,9 +7,14 @@
    measurement the record does not hold, or a side that is not the image's DICOM label,
    withholds its sentence; what the model reads on the image is kept as its interpretation.
 2. The text part (summary, findings, next steps, acuity and reason, uncertainties) goes
-   through `apply_safety`, the same five layers as a text model's, against the case's record
-   plus the kept observations (a summary may repeat what an observation says), then through
-   the image rules again (a "3.2 cm" or a wrong side in the summary is withheld too).
+   through the same layers as a text model's (`apply_safety`: framing, suggestions,
+   grounding, validation, confidence, provenance) plus the image rules (a "3.2 cm" or a wrong
+   side in the summary is withheld too), grounded against the case's real record only (note,
+   structured fields, the deterministic extraction). A statement only the model's own kept
+   observations support ("pneumothorax" read on the film, not in the note) is the model's
+   interpretation: kept hedged ("The model's own reading of the image, not found in the
+   record: ..."), marked so, never grounded; a key finding's evidence must be the record's
+   own words, never the model's.
 3. The acuity: more urgent than the rules is applied, less urgent is a recorded disagreement.
 4. Confidence is capped further by the worst technical quality of the images read.
 """
@@ -22,17 +27,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.safety import confidence as layer2
-from shared.safety.apply import WITHHELD_SUMMARY, OutputRefused, apply_safety
+from shared.safety.apply import WITHHELD_SUMMARY, OutputRefused
 from shared.safety.framing import frame
-from shared.safety.image_grounding import check_image_text, rule_claims, withhold
+from shared.safety.grounding import check
+from shared.safety.image_grounding import check_image_text, check_text_part
 from shared.safety.image_schema import (
     CheckedImageObservation,
     ImageFacts,
     ModelImageTextOutput,
     SafeImageTextOutput,
 )
+from shared.safety.provenance import ai_generated_by, as_suggestion, licence_notice
 from shared.safety.record import Record
-from shared.safety.schema import CheckedClaim, KeyFinding, ModelTriageOutput
+from shared.safety.schema import SAFETY_DISCLAIMER, CheckedClaim, KeyFinding
+from shared.safety.validation import applied_acuity
 from shared.schemas import Assessment, CaseIn, ModelInfo
 
 # The most a reading can be trusted from an image of this technical quality.
@@ -91,46 +99,55 @@ def apply_image_safety(
             observations.append(
                 CheckedImageObservation(image=item.image, text=kept, image_id=facts.image_id)
             )
-    seen = "\n".join(f"Image {o.image}: {o.text}" for o in observations)
-    record = Record.of(case.model_copy(update={"note": f"{case.note}\n{seen}"}), assessment)
-    text_part = ModelTriageOutput.model_construct(
-        summary=raw.summary, key_findings=raw.key_findings, next_steps=raw.next_steps,
-        suggested_acuity=raw.suggested_acuity, acuity_reason=raw.acuity_reason,
-        uncertainties=raw.uncertainties,
-    )  # fmt: skip
-    safe = apply_safety(
-        text_part, case=case, assessment=assessment, model=model, fallbacks=fallbacks,
-        repaired=repaired, engine_acuity=engine_acuity, record=record,
-    )  # fmt: skip
     side = common_side(images)
+    # The text part is grounded against the real record only. `seen` (the record plus the
+    # kept observations) only tells which statements rest on the model's own reading of the
+    # image: those are kept hedged as its interpretation, never marked grounded.
+    text_claims: list[CheckedClaim] = []
+    seen = None
+    if observations:
+        read = "\n".join(f"Image {o.image}: {o.text}" for o in observations)
+        seen = Record.of(case.model_copy(update={"note": f"{case.note}\n{read}"}), assessment)
 
-    def rules(text: str, where: str) -> str:
-        found = rule_claims(text, record, side)
-        if not any(c.grounding == "ungrounded" for c in found):
-            return text
-        kept, checked = withhold(text, found, where)
-        claims.extend(checked)
+    def checked(text: str, where: str, advice: bool = False) -> str:
+        kept, found = check_text_part(frame(text), base, seen, where, side, advice)
+        text_claims.extend(found)
         return kept
 
-    findings = [
-        KeyFinding(finding=kept, evidence=f.evidence)
-        for i, f in enumerate(safe.key_findings)
-        if (kept := rules(f.finding, f"key_findings[{i}]"))
+    summary = checked(raw.summary, "summary") or WITHHELD_SUMMARY
+    findings: list[KeyFinding] = []
+    for i, key in enumerate(raw.key_findings):
+        where = f"key_findings[{i}]"
+        finding = checked(key.finding, where)
+        # The evidence must be the record's own words, never the model's.
+        _, quoted = check(f'"{key.evidence}"', base, where + ".evidence")
+        text_claims.extend(quoted)
+        if finding and all(c.grounding != "ungrounded" for c in quoted):
+            findings.append(KeyFinding(finding=finding, evidence=key.evidence))
+    steps = [
+        checked(as_suggestion(s), f"next_steps[{i}]", True) for i, s in enumerate(raw.next_steps)
     ]
-    steps = [rules(s, f"next_steps[{i}]") for i, s in enumerate(safe.next_steps)]
-    doubts = [rules(u, f"uncertainties[{i}]") for i, u in enumerate(safe.uncertainties)]
+    reason = checked(raw.acuity_reason, "acuity_reason", True)
+    doubts = [checked(u, f"uncertainties[{i}]") for i, u in enumerate(raw.uncertainties)]
+    engine = int(engine_acuity if engine_acuity is not None else assessment.acuity)
+    applied, disagreement = applied_acuity(engine, raw.suggested_acuity)
+    ungrounded = sum(c.grounding == "ungrounded" for c in text_claims)
+    confidence, note = layer2.model_confidence(
+        assessment, engine_acuity=engine, suggested_acuity=raw.suggested_acuity,
+        fallbacks=fallbacks, ungrounded=ungrounded, repaired=repaired,
+    )  # fmt: skip
     agree, disagree = [], []
     for i, text in enumerate(raw.cross_modal_agreements):
-        kept, found = check_image_text(frame(text), record, f"cross_modal_agreements[{i}]", side)
+        kept, found = check_image_text(frame(text), base, f"cross_modal_agreements[{i}]", side)
         claims.extend(found)
         agree.append(kept)
     for i, text in enumerate(raw.cross_modal_disagreements):
         # A disagreement may well name the other side ("the note says left"): no side rule.
         where = f"cross_modal_disagreements[{i}]"
-        kept, found = check_image_text(frame(text), record, where, None)
+        kept, found = check_image_text(frame(text), base, where, None)
         claims.extend(found)
         disagree.append(kept)
-    confidence, note, image_caution = safe.confidence, safe.confidence_note, None
+    image_caution = None
     worst = [
         (QUALITY_CAP[i.quality_verdict], i) for i in images if i.quality_verdict in QUALITY_CAP
     ]
@@ -143,22 +160,25 @@ def apply_image_safety(
         if cap < confidence:
             confidence, note = cap, f"{note}; capped at {cap:.2f}: {image_caution}"
     return SafeImageTextOutput(
-        **safe.model_dump(
-            exclude={"summary", "key_findings", "next_steps", "uncertainties", "claims",
-                     "confidence", "confidence_note", "caution", "acuity_reason"}
-        ),
-        summary=rules(safe.summary, "summary") or WITHHELD_SUMMARY,
+        summary=summary,
         key_findings=findings,
         next_steps=[s for s in steps if s],
+        suggested_acuity=raw.suggested_acuity,
+        acuity_reason=reason,
+        engine_acuity=engine,
+        applied_acuity=applied,
+        disagreement=disagreement,
         uncertainties=[u for u in doubts if u],
-        acuity_reason=rules(safe.acuity_reason, "acuity_reason"),
         confidence=confidence,
         confidence_note=note,
         caution=layer2.caution(confidence),
-        claims=[*safe.claims, *claims],
+        claims=[*text_claims, *claims],
+        ai_generated_by=ai_generated_by(model),
+        licence_notice=licence_notice(model),
+        disclaimer=SAFETY_DISCLAIMER,
         image_observations=observations,
         cross_modal_agreements=[a for a in agree if a],
         cross_modal_disagreements=[d for d in disagree if d],
         images=list(images),
         image_caution=image_caution,
-    )  # fmt: skip
+    )

@@ -9,6 +9,11 @@
   X-ray shows consolidation") is not in the note by nature: it is kept, marked as the model's
   interpretation of the image. Numbers, vital signs, drugs, doses and statistics follow the
   text rules (shared.safety.grounding).
+- The text part (summary, findings, next steps, acuity reason, uncertainties) is checked
+  against the record alone (note, structured fields, the deterministic extraction), never
+  against the model's own observations: a condition or finding that only the model's kept
+  image observations support is its interpretation, kept hedged and marked so, never
+  "grounded" (`text_claims`, `check_text_part`).
 """
 
 from __future__ import annotations
@@ -88,13 +93,18 @@ def rule_claims(text: str, record: Record, laterality: str | None) -> list[Claim
 
 
 def image_claims(
-    text: str, record: Record, laterality: str | None, reading: bool = True
+    text: str,
+    record: Record,
+    laterality: str | None,
+    reading: bool = True,
+    advice: bool = False,
 ) -> list[Claim]:
     """Every claim in one piece of model text about images: the image rules, then the text
     rules. `reading`: text that reads the image (an observation, an agreement), whose
-    conditions and findings are the model's interpretation of the image."""
+    conditions and findings are the model's interpretation of the image. `advice`: a next
+    step or the acuity reason ("level 2", "within 15 minutes" are the model's own advice)."""
     claims = rule_claims(text, record, laterality)
-    for c in find_claims(text, record):
+    for c in find_claims(text, record, advice):
         if any(o.start < c.end and c.start < o.end for o in claims if o.kind == "measurement"):
             continue  # the number of a measurement: checked as the measurement
         if reading and c.grounding == "ungrounded" and _read_on_image(c):
@@ -131,3 +141,72 @@ def check_image_text(
     text: str, record: Record, where: str, laterality: str | None, reading: bool = True
 ) -> tuple[str, list[CheckedClaim]]:
     return withhold(text, image_claims(text, record, laterality, reading), where)
+
+
+# Why a statement the record lacks is kept: the model's own image observation says it.
+SEEN_ONLY = "only the model's own reading of the image says so, not the record"
+# The words a sentence resting on such a statement is shown after: hedged, the model's.
+SEEN_HEDGE = "The model's own reading of the image, not found in the record: "
+# The record says the opposite: withheld, whatever the model read on the image.
+_CONTRADICTED = ("the record says it is absent", "the record says it is present")
+
+
+def text_claims(
+    text: str,
+    record: Record,
+    seen: Record | None,
+    laterality: str | None,
+    advice: bool = False,
+) -> list[Claim]:
+    """The claims of the text part, grounded against the real `record` only. `seen`: the
+    record plus the model's kept image observations. A condition or finding (or a result
+    without a number) that the record does not mention but `seen` holds rests on the model's
+    own reading: an interpretation (reason SEEN_ONLY), never grounded. Quotations, numbers,
+    vital signs, drugs and doses are never helped by `seen`: evidence comes from the record."""
+    claims = image_claims(text, record, laterality, reading=False, advice=advice)
+    if seen is None:
+        return claims
+    by_span = {
+        (c.start, c.end, c.kind): c
+        for c in image_claims(text, seen, laterality, reading=False, advice=advice)
+    }
+    for c in claims:
+        other = by_span.get((c.start, c.end, c.kind))
+        if (
+            c.grounding == "ungrounded"
+            and c.reason not in _CONTRADICTED
+            and _read_on_image(c)
+            and other is not None
+            and other.grounding == "grounded"
+        ):
+            c.grounding, c.reason = "interpretation", SEEN_ONLY
+    return claims
+
+
+def check_text_part(
+    text: str,
+    record: Record,
+    seen: Record | None,
+    where: str,
+    laterality: str | None,
+    advice: bool = False,
+) -> tuple[str, list[CheckedClaim]]:
+    """`text` without its sentences that hold an ungrounded claim (against the record alone),
+    a sentence that rests on the model's own image reading hedged (SEEN_HEDGE), and the
+    checked claims."""
+    claims = text_claims(text, record, seen, laterality, advice)
+    kept: list[str] = []
+    out: list[CheckedClaim] = []
+    for start, end in sentences(text):
+        sentence = text[start:end].strip()
+        inside = [c for c in claims if start <= c.start < end]
+        withheld = any(c.grounding == "ungrounded" for c in inside)
+        if not withheld:
+            read = any(c.reason == SEEN_ONLY for c in inside)
+            kept.append(SEEN_HEDGE + sentence if read else sentence)
+        for c in inside:
+            out.append(CheckedClaim(text=c.text, kind=c.kind, grounding=c.grounding,  # type: ignore[arg-type]
+                                    where=where, reason=c.reason,
+                                    sentence=sentence if withheld and c.grounding == "ungrounded"
+                                    else ""))  # fmt: skip
+    return " ".join(kept), out

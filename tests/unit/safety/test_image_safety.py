@@ -177,3 +177,38 @@ def test_a_degraded_image_caps_the_confidence_with_a_caution() -> None:
 def test_an_invalid_output_is_refused(raw: str) -> None:
     with pytest.raises(OutputRefused):
         check(raw)
+
+
+def test_a_statement_only_the_models_own_observation_supports_is_never_grounded() -> None:
+    """The model's own image reading is not the record: a summary, finding or evidence quote
+    resting on it alone is its interpretation (hedged), or withheld, never grounded."""
+    observation = "displaced fracture of the distal tibia with a pneumothorax"
+    raw = output(
+        image_observations=[{"image": 1, "observation": observation}],
+        summary="Displaced fracture of the distal tibia and pneumothorax.",
+        key_findings=[
+            {"finding": "pneumothorax", "evidence": "pneumothorax"},
+            {"finding": "ankle swelling", "evidence": "swelling"},
+        ],
+        acuity_reason="Pneumothorax on the image.",
+    )
+    safe = check(raw)
+    assert safe.image_observations[0].text.startswith("displaced fracture")
+    # Kept, but hedged as the model's reading and marked an interpretation, never grounded.
+    assert safe.summary == (
+        "The model's own reading of the image, not found in the record: "
+        "Displaced fracture of the distal tibia and pneumothorax."
+    )
+    summary = [c for c in safe.claims if c.where == "summary"]
+    assert summary and {c.grounding for c in summary} == {"interpretation"}
+    assert all("model's own reading" in c.reason for c in summary)
+    assert safe.acuity_reason.startswith("The model's own reading of the image")
+    reason = [c for c in safe.claims if c.where == "acuity_reason"]
+    assert reason and all(c.grounding != "grounded" for c in reason)
+    # The evidence quote comes from the model's text, not the record: the finding is withheld.
+    (evidence,) = [c for c in safe.claims if c.where == "key_findings[0].evidence"]
+    assert evidence.grounding == "ungrounded" and evidence.text == "pneumothorax"
+    assert [f.evidence for f in safe.key_findings] == ["swelling"]
+    # Nothing the note does not hold is marked grounded anywhere in the text part.
+    grounded = [c.text.lower() for c in safe.claims if c.grounding == "grounded"]
+    assert not [g for g in grounded if "pneumothorax" in g or "fracture" in g]
