@@ -87,7 +87,12 @@ class MergedVitals:
 
 # --- patterns, compiled once -------------------------------------------------------------
 
-_SEP = r"\.?\s*[:=,-]?\s*(?:(?:of|is|was|were|are|at|to|about|around|~)\s*[:=]?\s*)?"
+_SEP = (
+    r"\.?\s*[:=,-]?\s*(?:(?:of|is|was|were|are|at|to|about|around|in\s+the|~)\s*[:=]?\s*)?"
+    # "sats high 80s", "SBP low 70s": the decade is read (its lower end, the more urgent one
+    # for pressure and saturation)
+    r"(?:(?:low|mid|high|upper|lower)[- ]?\s*(?=\d{2,3}'?s\b))?"
+)
 _DEGREE = r"(?:\s*[°˚º]\s*|\s*deg(?:rees?)?\.?\s*|\s*)"
 # A number followed by one of these is a dose, an age or a duration, not a vital sign.
 _NOT_A_VITAL = (
@@ -122,7 +127,8 @@ _GCS_LABEL = r"GCS|Glasgow\s+coma\s+(?:scale|score)(?:\s+score)?"
 _HR_VALUE = rf"(?P<v>\d{{2,3}})(?:'?s)?\b(?!\s*/\s*\d){_NOT_A_VITAL}"
 _RR_VALUE = rf"(?P<v>\d{{1,3}})(?:'?s)?\b(?!\s*/\s*\d){_NOT_A_VITAL}"
 _SPO2_VALUE = (
-    rf"(?P<v>\d{{2,3}})\s*(?:%|percent|per\s*cent|pct)?(?![\d.])(?!\s*/\s*\d){_NOT_A_VITAL}"
+    rf"(?P<v>\d{{2,3}})(?:'?s)?\s*(?:%|percent|per\s*cent|pct)?(?![\d.])(?!\s*/\s*\d)"
+    rf"{_NOT_A_VITAL}"
 )
 _TEMP_VALUE = rf"(?P<v>\d{{2,3}}(?:\.\d{{1,2}})?)(?!\s*/\s*\d){_DEGREE}(?P<u>[CF](?![A-Za-z]))?"
 _GCS_VALUE = r"(?P<v>\d{1,2})(?:\s*/\s*15)?T?\b"
@@ -133,11 +139,11 @@ _PATTERNS: dict[str, tuple[str, re.Pattern[str]]] = {
         "bp",
         _vital(
             _BP_LABEL,
-            r"(?P<v>\d{2,3})(?:\s*/\s*(?P<v2>\d{2,3})\b(?!\s*/)|\s*/?\s*"
+            r"(?P<v>\d{2,3})(?:'?s)?(?:\s*/\s*(?P<v2>\d{2,3})(?:'?s)?\b(?!\s*/)|\s*/?\s*"
             r"(?:palp\w*|by\s+palp\w*|systolic|doppler)\b)",
         ),
     ),
-    "sbp": ("bp", _vital(_SBP_LABEL, r"(?P<v>\d{2,3})\b(?!\s*/\s*\d)")),
+    "sbp": ("bp", _vital(_SBP_LABEL, r"(?P<v>\d{2,3})(?:'?s)?\b(?!\s*/\s*\d)")),
     "hr": ("heart_rate", _vital(_HR_LABEL, _HR_VALUE)),
     "rr": ("respiratory_rate", _vital(_RR_LABEL, _RR_VALUE)),
     "spo2": ("spo2", _vital(_SPO2_LABEL, _ON_DEVICE + _SEP + _SPO2_VALUE)),
@@ -180,6 +186,15 @@ _POSITIONAL = re.compile(
     r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})[,;\s]+(?P<hr>\d{2,3})[,;\s]+(?P<rr>\d{1,2})"
     r"[,;\s]+(?P<spo2>\d{2,3})\s*%?(?:[,;\s]+(?P<t>\d{2,3}(?:\.\d)?)"
     r"(?:\s*[°˚º]\s*|\s*)(?P<tu>[CF](?![A-Za-z]))?(?![\d/]))?",
+    re.I,
+)
+# "VS 36.4 88 18 124/76 98%", "vitals 98.6/112/22/130/80/94%": temperature (with its
+# decimal point), pulse, respirations, blood pressure, saturation.
+_POSITIONAL_T_FIRST = re.compile(
+    r"(?=[Vv])(?<![A-Za-z])(?:VS|V/S|vitals|vital\s+signs)\b\s*(?:(?:are|were|on\s+arrival)\s*)?"
+    r"[:\-]?\s*(?P<t>\d{2,3}\.\d)(?:\s*[°˚º]?\s*(?P<tu>[CF](?![A-Za-z])))?"
+    r"\s*[,;/\-]?\s*(?P<hr>\d{2,3})\s*[,;/\-]?\s*(?P<rr>\d{1,2})\s*[,;/\-]?\s*"
+    r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*[,;/\-]?\s*(?P<spo2>\d{2,3})\s*%?(?![\d/])",
     re.I,
 )
 _TEMP_WITH_UNIT = re.compile(
@@ -341,7 +356,7 @@ def _temperature(raw: str, unit: str | None) -> float:
 def _bp(m: re.Match[str], systolic: str, diastolic: str | None, label_start: int) -> list[_Raw]:
     reading = m.start(systolic)
     found = [_Raw("systolic_bp", int(m[systolic]), reading, m.end(systolic), m[0], label_start)]
-    if diastolic is not None and m[diastolic] is not None:
+    if diastolic is not None and m.groupdict().get(diastolic) is not None:
         found.append(
             _Raw(
                 "diastolic_bp",
@@ -396,7 +411,8 @@ def _labelled(text: str, labels: list[re.Match[str]]) -> Iterator[_Raw]:
             for raw in _from_match(field, m):
                 yield raw
                 yield from _later_values(text, raw)
-    for m in _POSITIONAL.finditer(text):
+    positional = [*_POSITIONAL.finditer(text), *_POSITIONAL_T_FIRST.finditer(text)]
+    for m in positional:
         yield from _bp(m, "sys", "dia", m.start())
         for field in ("heart_rate", "respiratory_rate", "spo2"):
             key = {"heart_rate": "hr", "respiratory_rate": "rr", "spo2": "spo2"}[field]

@@ -18,8 +18,9 @@ _PAST_EPISODE = re.compile(
     r"\b(?:last|previous|prior|past)\s+(?:admission|visit|episode|time)", re.I
 )
 _GLUCOSE = re.compile(
-    r"\b(?:BGL?|BSL|CBG|FSBS|FSG|POC\s*G|glucose|(?:blood\s+)?sugar|accu-?che?c?k|fingerstick|"
-    r"glucometer)\s*(?:level\s*)?(?:of|is|was|:|=|reading)?\s*(\d{1,3}(?:\.\d)?)\s*"
+    r"\b(?:BGL?|BSL?|CBG|FSBS|FSBG|FSG|POC\s*G|glucose|(?:blood\s+)?sugar|accu-?che?c?k|"
+    r"finger\s*stick(?:\s+(?:glucose|BG|BS|sugar))?|glucometer)\s*(?:level\s*)?"
+    r"(?:of|is|was|:|=|reading)?\s*(\d{1,3}(?:\.\d)?)\s*"
     r"(mmol(?:/l)?|mg/?dl)?",
     re.I,
 )

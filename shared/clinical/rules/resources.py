@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from shared.clinical.facts import Facts
 from shared.clinical.rules import rule
+from shared.clinical.rules.presentations import glucose_mmol
 from shared.schemas import Acuity, Reason
 
 URGENT = Acuity.URGENT
@@ -96,6 +97,19 @@ def _counts(f: Facts, complaint_id: str) -> bool:
     return f.adult and not _TOLERATING.search(f.case.note)
 
 
+# A glucose reading that needs treatment and rechecks, whatever the complaint (mmol/L).
+GLUCOSE_LOW, GLUCOSE_HIGH = 4.0, 18.0
+
+
+def _glucose_reason(f: Facts) -> tuple[str, str] | None:
+    level = glucose_mmol(f)
+    if level is not None and level < GLUCOSE_LOW:
+        return f"glucose {level} mmol/L", "low blood glucose (treatment, repeated checks)"
+    if level is not None and level > GLUCOSE_HIGH:
+        return f"glucose {level} mmol/L", "high blood glucose (labs, IV fluids)"
+    return None
+
+
 def _complaint_reason(f: Facts) -> tuple[str, str] | None:
     risk = f.age >= ELDERLY or f.first_any_time("comorbidity") is not None
     for c in f.complaints:
@@ -112,7 +126,7 @@ def _complaint_reason(f: Facts) -> tuple[str, str] | None:
     "a stable presentation expected to need two or more ED resources (ESI v4 level 3) -> 3",
 )
 def expected_resources(f: Facts) -> Iterator[Reason]:
-    found = _complaint_reason(f)
+    found = _complaint_reason(f) or _glucose_reason(f)
     if found is not None:
         text, why = found
         yield f.reason(
