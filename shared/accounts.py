@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared import audit
 from shared.db.models import ApiToken, Role, TokenScope, User, utcnow
@@ -29,6 +30,7 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "mt_"  # noqa: S105 - a label, not a secret
 MAX_TOKEN_DAYS = 365
+NO_PASSWORD = "!"  # noqa: S105 - not a hash: no password can match it (a system account)
 
 
 class AccountError(ValueError):
@@ -101,15 +103,38 @@ def create_user(
         role=role,
         must_change_password=must_change_password,
     )
+    return _added(session, user, actor)
+
+
+def _added(session: Session, user: User, actor: str, **detail: object) -> User:
+    """Insert a new account and record its user.created event in the same transaction."""
     session.add(user)
     session.flush()
     audit.record(
         session,
         actor=actor,
         action="user.created",
-        detail={"username": username, "role": role.value},
+        detail={"username": user.username, "role": Role(user.role).value, **detail},
     )
     return user
+
+
+def system_account(sessions: sessionmaker[Session], name: str, role: Role) -> Principal:
+    """A system's own account (an HL7 sender's), made on first use in its own transaction:
+    disabled, with no password, and named with a ':' that no login accepts (nor count_users
+    counts), so nobody can sign in as it. When two connections make it at once, the one whose
+    insert loses reads the other's row."""
+    with sessions() as session:
+        user = session.scalar(select(User).where(User.username == name))
+        if user is None:
+            try:
+                system = User(username=name, password_hash=NO_PASSWORD, role=role, active=False)
+                user = _added(session, system, actor=name, system=True)
+                session.commit()
+            except IntegrityError:  # another connection of the same system made it
+                session.rollback()
+                user = session.scalars(select(User).where(User.username == name)).one()
+        return Principal(user.id, user.username, role)
 
 
 @dataclass(frozen=True)

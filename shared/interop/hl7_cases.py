@@ -13,13 +13,12 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import audit
-from shared.accounts import Principal
+from shared.accounts import Principal, system_account
 from shared.cases import IdempotencyConflict, create_case, find_by_idempotency_key
-from shared.db.models import CareStatus, Case, Observation, Role, User, utcnow
+from shared.db.models import CareStatus, Case, Observation, Role, utcnow
 from shared.interop import hl7, hl7_vitals
 from shared.interop.hl7 import Received, not_applied
 from shared.lifecycle import ACTIONS
@@ -27,7 +26,6 @@ from shared.lifecycle_inputs import LifecycleError, ObservationIn
 from shared.schemas import CaseIn, VitalSigns
 
 NO_COMPLAINT = "Registered by HL7 (no reason sent)"
-NO_PASSWORD = "!"  # noqa: S105 - not a hash: no password can match it
 
 
 @dataclass(frozen=True)
@@ -39,26 +37,7 @@ class Applied:
 def system_user(sessions: sessionmaker[Session], actor: str) -> Principal:
     """The sender's own account: a nurse's rights for intake and re-triage, disabled and
     with a name no login accepts (':'), so nobody can sign in as it."""
-    with sessions() as session:
-        user = session.scalar(select(User).where(User.username == actor))
-        if user is None:
-            try:
-                user = User(
-                    username=actor, password_hash=NO_PASSWORD, role=Role.NURSE, active=False
-                )
-                session.add(user)
-                session.flush()
-                audit.record(
-                    session,
-                    actor=actor,
-                    action="user.created",
-                    detail={"username": actor, "role": "nurse", "system": True},
-                )
-                session.commit()
-            except IntegrityError:  # another connection of the same sender made it
-                session.rollback()
-                user = session.scalars(select(User).where(User.username == actor)).one()
-        return Principal(user.id, user.username, Role.NURSE)
+    return system_account(sessions, actor, Role.NURSE)
 
 
 def register(sessions: sessionmaker[Session], received: Received, user: Principal) -> Applied:
