@@ -516,7 +516,8 @@ def infant_concern(f: Facts) -> Iterator[Reason]:
 @rule(
     "esi_high_risk",
     "ESI high-risk situations: missed dialysis; shock from an implanted "
-    "defibrillator; sickle cell crisis; a known or suspected bleed in or around the brain "
+    "defibrillator; sickle cell crisis (or sickle cell disease with pain now); a known or "
+    "suspected bleed in or around the brain "
     "(ICH, SAH, subdural); a raised troponin or known myocardial infarction (STEMI, NSTEMI); "
     "a known or suspected aortic dissection or leaking aneurysm; spinal cord or cauda equina "
     "compression (the three last also when sent in to be ruled out: 'r/o SAH'); an "
@@ -536,6 +537,14 @@ def esi_high_risk(f: Facts) -> Iterator[Reason]:
     if m is not None:
         label = f"suspected {m.label} (to be ruled out)" if m.suspected else m.label
         yield f.reason("esi_high_risk", EMERGENT, label, mention=m)
+        return
+    sickle = f.first_any_time("sickle_crisis") or _sickle_cell_disease(f)
+    if sickle is not None and f.has("pain"):
+        # "a history of sickle cell disease ... because of a crisis", "known sickle cell, leg
+        # pain 8/10": the disease is history, the pain is now (the ESI handbook's case: 2).
+        yield f.reason(
+            "esi_high_risk", EMERGENT, "sickle cell disease with pain now", mention=sickle
+        )
         return
     fainted = next((m for m in f.all("collapse") if _FAINTED.search(m.text)), None)
     if fainted is not None and f.age >= ELDERLY_SYNCOPE_YEARS:
@@ -568,6 +577,17 @@ def esi_high_risk(f: Facts) -> Iterator[Reason]:
                 f"alcohol withdrawal with {sign or 'hallucinations'}",
                 mention=withdrawal,
             )
+
+
+def _sickle_cell_disease(f: Facts) -> Mention | None:
+    """Sickle cell disease among the patient's conditions, now or in the history (not the
+    carrier state, "sickle cell trait")."""
+    for m in (*f.all("comorbidity"), *f.historical):
+        if m.finding == "comorbidity" and m.text.lower().startswith("sickle"):
+            after = f.text_of(m.source)[m.end : m.end + 12].lower()
+            if "trait" not in after:
+                return m
+    return None
 
 
 # "alcohol withdrawal", "ETOH withdrawal", "DTs": the withdrawal names alcohol itself.

@@ -130,3 +130,28 @@ def test_an_unwitnessed_fall_in_capitals_at_88_is_a_possible_head_injury():
     """As triage notes write it: "UNWITNESSED", "FOUND ON FLOOR" (CLINICAL: an unwitnessed
     fall at 65 or over counts as a possible head injury, and a head injury at 65 is 2)."""
     expect_text("S/P FALL", "UNWITNESSED, FOUND ON FLOOR", 2, "head_injury", "UNWITNESSED", age=88)
+
+
+@pytest.mark.parametrize(
+    ("complaint", "note"),
+    [
+        ("leg pain", "known sickle cell disease, leg pain 8/10"),
+        ("back pain", "PMH: sickle cell anemia. back pain since last night"),
+        ("leg pain", "history of sickle cell disease, here because of a crisis, legs hurt"),
+    ],
+)
+def test_sickle_cell_disease_with_pain_now_is_high_risk(complaint, note):
+    """ESI high risk (the ESI handbook's sickle cell case is level 2): the disease may be
+    written as history; the pain is now."""
+    expect(assess(complaint, note, age=30), 2, "esi_high_risk")
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "sickle cell trait, sore ankle after football",
+        "hx of sickle cell disease with frequent pain crises, here with a runny nose",
+    ],
+)
+def test_sickle_cell_trait_or_no_pain_now_is_no_crisis(note):
+    assert "esi_high_risk" not in fired(assess("review", note, age=30))
