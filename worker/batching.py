@@ -5,10 +5,14 @@ database, in board order (acuity, then documented vital signs, then arrival), ea
 own lease and heartbeat exactly as a single delivery holds it, and runs the pipeline on them
 together (`analyze_many`: one padded batch in process, concurrent requests to a server).
 Each result is stored on its own, in its own transaction, exactly as a single delivery
-stores it. The companions' own messages stay on the queue: delivered later, they find the
-result stored and are dropped (worker.tasks.claim), as any redelivery is. A worker killed
-mid-batch leaves every claimed case `running` with a lapsing lease, which the reconciler
-re-sends, as for a single case. Nothing here holds patient data in Redis or the logs.
+stores it, as soon as that case is done: a batch shares one task time limit
+(MEDTRIAGE_TASK_SOFT_TIME_LIMIT_S), and running past it fails only the cases not yet
+finished, never a lead already analyzed (after a failed batch call the cases run one by one,
+lead first, each stored before the next starts). The companions' own messages stay on the
+queue: delivered later, they find the result stored and are dropped (worker.tasks.claim), as
+any redelivery is. A worker killed mid-batch leaves every claimed case `running` with a
+lapsing lease, which the reconciler re-sends, as for a single case. Nothing here holds
+patient data in Redis or the logs.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -71,32 +76,28 @@ def claim_batch(rt: Runtime, lead: int, leases: dict[int, str]) -> dict[int, Tar
     return targets
 
 
-def analyze_batch(rt: Runtime, targets: dict[int, Target]) -> dict[int, TriageResult | str]:
-    """Each case's result, or why it failed (a class name, never the message)."""
-    outcomes: dict[int, TriageResult | str] = {}
+Finish = Callable[[int, TriageResult | str], None]
+
+
+def analyze_batch(rt: Runtime, targets: dict[int, Target], finish: Finish) -> None:
+    """Each case's result, or why it failed (a class name, never the message), handed to
+    `finish` as soon as that case is done: a later case running past the soft time limit
+    then fails only the cases not yet finished, never one already analyzed."""
     cases: dict[int, CaseIn] = {}
     for case_id, target in targets.items():
         analyze_case_images(rt.sessions, rt.settings, case_id)  # never fails it
         try:
             cases[case_id] = CaseIn.model_validate(target.stored)
         except ValidationError:
-            outcomes[case_id] = "ValidationError in the pipeline"
+            finish(case_id, "ValidationError in the pipeline")
     started = time.perf_counter()
     ids = list(cases)
-    analyze_many = getattr(rt.pipeline, "analyze_many")  # noqa: B009 - checked by the caller
-    try:
-        results = list(analyze_many([cases[i] for i in ids]))
-    except SoftTimeLimitExceeded:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the batch failed: each case alone, below
-        log.warning("batch of %s cases failed (%s); one by one", len(ids), type(exc).__name__)
-        results = [_one(rt, case_id, cases[case_id]) for case_id in ids]
-    elapsed = round((time.perf_counter() - started) * 1000, 3)
     batch = {"id": uuid.uuid4().hex, "size": len(ids)}
-    for position, (case_id, result) in enumerate(zip(ids, results, strict=True)):
+
+    def done(position: int, case_id: int, result: TriageResult | str, elapsed: float) -> None:
         if isinstance(result, str):
-            outcomes[case_id] = result
-            continue
+            finish(case_id, result)
+            return
         worker: dict[str, Any] = dict(rt.identity) | {"batch": batch | {"position": position}}
         result = result.model_copy(update={"worker": worker})
         result.timings_ms["pipeline_total"] = elapsed
@@ -104,11 +105,28 @@ def analyze_batch(rt: Runtime, targets: dict[int, Target]) -> dict[int, TriageRe
             result = add_image_text(
                 rt.sessions, rt.settings, case_id, targets[case_id].stored, result
             )
+        except SoftTimeLimitExceeded:
+            raise
         except Exception as exc:  # noqa: BLE001 - as the single path: this case fails alone
-            outcomes[case_id] = _failed(case_id, exc)
-            continue
-        outcomes[case_id] = result
-    return outcomes
+            finish(case_id, _failed(case_id, exc))
+            return
+        finish(case_id, result)
+
+    analyze_many = getattr(rt.pipeline, "analyze_many")  # noqa: B009 - checked by the caller
+    try:
+        results = list(analyze_many([cases[i] for i in ids]))
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the batch failed: each case alone, in order
+        log.warning("batch of %s cases failed (%s); one by one", len(ids), type(exc).__name__)
+        for position, case_id in enumerate(ids):
+            one = time.perf_counter()
+            result = _one(rt, case_id, cases[case_id])
+            done(position, case_id, result, round((time.perf_counter() - one) * 1000, 3))
+        return
+    elapsed = round((time.perf_counter() - started) * 1000, 3)
+    for position, (case_id, result) in enumerate(zip(ids, results, strict=True)):
+        done(position, case_id, result, elapsed)
 
 
 def _one(rt: Runtime, case_id: int, case: CaseIn) -> TriageResult | str:
@@ -143,23 +161,29 @@ def run_batch(rt: Runtime, case_id: int) -> str:
         if not targets:
             rt.dispatcher.clear_marker(case_id)
             return "skipped"
+        outcomes: dict[int, str] = {}
+
+        def finish(held: int, result: TriageResult | str) -> None:
+            # Stored (or failed) the moment it is done, in its own transaction.
+            if isinstance(result, str):
+                fail(rt, held, result)
+                outcomes[held] = "failed"
+            else:
+                outcomes[held] = store(rt, held, result, targets[held])
+            rt.dispatcher.clear_marker(held)
+
         with contextlib.ExitStack() as stack:
             for held, lease in leases.items():
                 stack.enter_context(heartbeat(rt, held, lease))
             try:
-                outcomes = analyze_batch(rt, targets)
+                analyze_batch(rt, targets, finish)
             except SoftTimeLimitExceeded:
-                outcomes = dict.fromkeys(targets, "analysis exceeded its time limit")
-        lead = "skipped"
-        for held, target in targets.items():
-            result = outcomes[held]
-            if isinstance(result, str):
-                fail(rt, held, result)
-                outcome = "failed"
-            else:
-                outcome = store(rt, held, result, target)
-            rt.dispatcher.clear_marker(held)
-            lead = outcome if held == case_id else lead
+                # Only the cases not finished yet: a result already stored stands. (A store
+                # cut off mid-transaction rolled back; `fail` leaves a stored case alone.)
+                for held in targets:
+                    if held not in outcomes:
+                        finish(held, "analysis exceeded its time limit")
+        lead = outcomes.get(case_id, "skipped")
         if len(targets) > 1:
             log.info("case %s analyzed in a batch of %s", case_id, len(targets))
         return lead

@@ -4,16 +4,35 @@ cases it took, and leaves a case leased by another execution alone."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 import pytest
 from sqlalchemy import select
 
 from shared.db import Case, Result
+from shared.pipelines.news2 import News2Pipeline
 from shared.queue import LEASE_KEY, Dispatcher
+from shared.schemas import CaseIn, TriageResult
 from tests.conftest import case_body
 from tests.support.cases import results_per_case, statuses, submit, wait_analyzed
 from tests.support.services import WorkerProcess, wait_for
+
+
+class StallingBatchPipeline(News2Pipeline):
+    """The real deterministic pipeline whose batch call fails (so the cases run one by one,
+    the lead first) and whose 'medium' cases never finish: only the soft time limit ends
+    them. Loaded by the worker as 'tests.integration.test_worker_batch:StallingBatchPipeline'."""
+
+    name = "stalling-batch-news2"
+
+    def analyze_many(self, cases: list[CaseIn]) -> list[TriageResult]:
+        raise RuntimeError("the batch call failed")
+
+    def analyze(self, case: CaseIn) -> TriageResult:
+        if case.chief_complaint.startswith("medium"):
+            time.sleep(600)  # the soft time limit interrupts it
+        return super().analyze(case)
 
 
 @pytest.fixture
@@ -124,3 +143,35 @@ def test_worker_killed_mid_batch_every_case_completes_once(
     with sessions() as session:
         attempts = session.scalars(select(Case.attempts).where(Case.public_id.in_(ids))).all()
     assert sorted(attempts) == [2, 2, 2]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_batch_past_its_time_limit_keeps_the_lead_already_analyzed(
+    client, staff, sessions, settings, tmp_path
+):
+    """One task time limit for the whole batch: the lead (level 2) is analyzed first and
+    stored at once; its companions run past MEDTRIAGE_TASK_SOFT_TIME_LIMIT_S and fail alone."""
+    stalling = settings.model_copy(update={
+        "pipeline": "tests.integration.test_worker_batch:StallingBatchPipeline",
+        "model_batch_size": 3, "task_soft_time_limit_s": 2, "task_time_limit_s": 60,
+        "max_attempts": 1,
+    })  # fmt: skip
+    token = staff["nurse"].token
+    lead = submit(client, token, case_body("high"))["id"]
+    others = [submit(client, token, case_body("medium"))["id"] for _ in range(2)]
+    worker = WorkerProcess(stalling, tmp_path)
+    try:
+        worker.start()
+
+        def settled() -> bool:
+            now = statuses(sessions)
+            return now[lead] != "queued" and all(now[c] == "failed" for c in others)
+
+        wait_for(settled, 90, "the batch to end")
+    finally:
+        worker.stop()
+    assert statuses(sessions)[lead] == "analyzed"
+    assert results_per_case(sessions) == {lead: 1, others[0]: 0, others[1]: 0}
+    log = worker.log()
+    assert "Soft time limit (2s) exceeded" in log
+    assert "Presents with symptoms" not in log and "test complaint" not in log
