@@ -514,7 +514,8 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "vaginal bleeding",
         r"(?:vaginal|PV|per\s+vagina)\s+(?:bleed\w*|blood|spotting|haemorrhage|hemorrhage)|"
         r"bleed\w*\s+(?:from\s+(?:the|her)\s+)?vagina\w*|(?:passing|passed)\s+clots|spotting|"
-        r"(?:bleeding|bleed),\s+vaginal",
+        r"(?:bleeding|bleed),\s+vaginal|(?:like|as\s+if)\s+(?:I\s+have\s+|I'?m\s+having\s+|she\s+has\s+|"
+        r"having\s+)?(?:my|her|a)\s+period",
         ("PVB", "VB", "PV bleed", "PV bleeding"),
     ),
     "early_pregnancy": (
@@ -611,6 +612,36 @@ FINDINGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         r"lacerations?|(?:deep|gaping|large)\s+(?:cut|wound)|cut\s+(?:his|her|my)\s+\w+\s+open|"
         r"needs?\s+(?:stitches|sutures)",
         ("lac",),
+    ),
+    # Expected-resources context (ESI v4 level 3), beyond CLINICAL.md
+    "local_infection": (
+        "signs of a local infection",
+        r"(?:red|reddened|erythematous|warm|hot|swollen|tender)"
+        r"(?:\s*(?:,|and|,\s*and)\s*(?:red|reddened|erythematous|warm|hot|swollen|tender|painful)"
+        r"(?:\s+to\s+(?:the\s+)?touch)?){2,}",
+        (),
+    ),
+    "implant": (
+        "a joint replacement or implant",
+        r"(?:knee|hip|shoulder|joint|elbow)\s+(?:replacement|arthroplasty|prosthesis)|"
+        r"prosthe(?:sis|tic)\s+(?:joint|knee|hip)|(?:TKR|THR|TKA|THA)\b",
+        (),
+    ),
+    "vte_risk": (
+        "a risk factor for a clot (travel, immobility, hormones)",
+        r"long[- ](?:haul\s+)?(?:flight|drive|car\s+ride|journey|trip|bus\s+ride)|"
+        r"(?:sitting|sat|driving|been)\s+in\s+(?:a|the)\s+car\s+for|"
+        r"immobil(?:e|i[sz]ed|ity)|bed[- ]?(?:bound|ridden)|leg\s+(?:in\s+)?(?:a\s+)?(?:cast|plaster)|"
+        r"on\s+the\s+(?:contraceptive\s+)?pill|oral\s+contracepti\w+|obese|obesity",
+        ("OCP", "OCPs"),
+    ),
+    "failed_antibiotics": (
+        "an infection not settling on antibiotics",
+        r"(?:on|taking|finished|completed|after)\s+(?:\w+\s+){0,2}antibiotics\s+(?:for\s+)?"
+        r"(?:\d+|a\s+few|several|two|three|four|five)\s+days|"
+        r"(?:not\s+(?:getting\s+)?better|no\s+better|worse)\s+(?:\w+\s+){0,2}(?:on|despite)\s+"
+        r"(?:\w+\s+){0,2}antibiotics",
+        (),
     ),
     "recent_surgery": (
         "recent surgery",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from shared.clinical.facts import Facts
+from shared.clinical.facts import Facts, Mention
 from shared.clinical.rules import rule
 from shared.clinical.rules.presentations import glucose_mmol
 from shared.schemas import Acuity, Reason
@@ -121,6 +121,56 @@ def _complaint_reason(f: Facts) -> tuple[str, str] | None:
     return None
 
 
+def _context_reason(f: Facts) -> tuple[Mention, str] | None:
+    """Presentations the ESI handbook puts at 3 that no complaint names: an infection in a
+    patient with a comorbidity, at 65+ or around an implant (labs, IV antibiotics); an
+    infection not settling on antibiotics with fever; a painful or swollen leg with a clot risk
+    (labs, ultrasound); bleeding in pregnancy (labs, ultrasound)."""
+    infection = f.first("local_infection")
+    if infection is not None:
+        risk = f.age >= ELDERLY or f.first_any_time("comorbidity", "implant") is not None
+        if risk:
+            return (
+                infection,
+                "a local infection with a comorbidity, an implant or at 65+ (labs, IV antibiotics)",
+            )
+    failing = f.first("failed_antibiotics")
+    if failing is not None and (f.has("fever_word") or _febrile(f)):
+        return (
+            failing,
+            "an infection not settling on antibiotics, with fever (labs, IV antibiotics)",
+        )
+    clot = f.first_any_time("vte_risk")
+    injured = f.has("fall", "high_risk_mechanism", "deformity") or _INJURY.search(
+        f"{f.case.chief_complaint} {f.case.note}"
+    )
+    if clot is not None and f.adult and not injured:
+        leg = next((c for c in f.complaints if c.id in _LEG_COMPLAINTS), None)
+        if leg is not None or (
+            f.has("peripheral_site")
+            and f.has("pain")
+            and _LEG.search(f"{f.case.chief_complaint} {f.case.note}")
+        ):
+            return clot, "a painful or swollen leg with a clot risk (labs, ultrasound)"
+    bleeding = f.first("vaginal_bleeding")
+    if bleeding is not None and f.pregnant:
+        return bleeding, "bleeding in pregnancy (labs, ultrasound)"
+    return None
+
+
+_LEG_COMPLAINTS = ("leg_pain", "bilateral_leg_swelling", "hot_red_limb", "leg_swelling")
+_LEG = re.compile(r"\b(?:legs?|calf|calves|thigh)\b", re.IGNORECASE)
+_INJURY = re.compile(
+    r"\b(?:injur\w*|twist\w*|sprain\w*|trauma|kicked|tackle\w*|hit\s+by|fell|fall|rolled)\b",
+    re.IGNORECASE,
+)
+
+
+def _febrile(f: Facts) -> bool:
+    t = f.vitals.temperature_c
+    return t is not None and t >= 38.0
+
+
 @rule(
     "expected_resources",
     "a stable presentation expected to need two or more ED resources (ESI v4 level 3) -> 3",
@@ -140,6 +190,13 @@ def expected_resources(f: Facts) -> Iterator[Reason]:
                 "expected_resources", URGENT, f"two or more resources expected: {why}", mention=m
             )
             return
+    context = _context_reason(f)
+    if context is not None:
+        mention, why = context
+        yield f.reason(
+            "expected_resources", URGENT, f"two or more resources expected: {why}", mention=mention
+        )
+        return
     laceration = f.first("laceration")
     if laceration is not None and f.has("fall", "high_risk_mechanism", "deformity", "head_injury"):
         yield f.reason(

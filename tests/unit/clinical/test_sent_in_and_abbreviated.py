@@ -155,3 +155,34 @@ def test_sickle_cell_disease_with_pain_now_is_high_risk(complaint, note):
 )
 def test_sickle_cell_trait_or_no_pain_now_is_no_crisis(note):
     assert "esi_high_risk" not in fired(assess("review", note, age=30))
+
+
+# ESI v4 level 3 presentations no complaint names (two or more resources), beyond CLINICAL.md.
+RESOURCES = [
+    ("foot pain", "great toe red, warm, swollen and tender. PMH type 2 diabetes", 60),
+    ("hand", "open area on the palm, red, tender, and swollen. Chronic renal failure", 76),
+    ("knee pain", "knee replacement 3 months ago, knee red, swollen and tender", 64),
+    ("breast pain", "on antibiotics for 5 days for mastitis, now fever and chills", 34),
+    ("leg pain", "aching left leg after sitting in a car for 2 days, obese", 52),
+    ("leg swelling", "R calf swollen and tender, on the pill", 30),
+    ("bleeding", "9 weeks pregnant, light bleeding like my period, no pain", 26),
+]
+
+
+@pytest.mark.parametrize(("complaint", "note", "age"), RESOURCES)
+def test_presentations_expected_to_need_two_resources(complaint, note, age):
+    result = assess(complaint, note, age=age, pregnant="pregnant" in note)
+    assert result.acuity <= 3 and "expected_resources" in fired(result), shown(result)
+
+
+@pytest.mark.parametrize(
+    ("complaint", "note", "age"),
+    [
+        ("hand", "finger red, warm and swollen around the nail", 30),  # no risk factor
+        ("leg pain", "twisted his leg playing football, obese", 30),  # an injury
+        ("breast pain", "on antibiotics for 5 days for mastitis, settling, no fever", 34),
+    ],
+)
+def test_the_same_signs_without_the_risk_stay_at_4(complaint, note, age):
+    result = assess(complaint, note, age=age)
+    assert result.acuity == 4, shown(result)
