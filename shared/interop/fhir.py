@@ -193,6 +193,7 @@ def case_bundle(
             subject,
             measurement.at,
             [Reference(reference=f"urn:uuid:{_uuid(case, made.key)}") for made in vitals],
+            inputs_preliminary=any(made.resource.status == "preliminary" for made in vitals),
         )
         entries += [*vitals, Made(news2_key, news2)]
     basis = Reference(reference=f"urn:uuid:{_uuid(case, news2_key)}")

@@ -38,7 +38,16 @@ NEWS2_PARTS: dict[str, tuple[str, str]] = {
     "consciousness": ("1104361000000100", "NEWS2 consciousness score"),
     "temperature": ("1104371000000107", "NEWS2 temperature score"),
 }
-FROM_NOTE = "Read from the triage note by the clinical text engine."
+FROM_NOTE = (
+    "Read from the triage note by the clinical text engine (not entered as a measurement): "
+    "preliminary until confirmed."
+)
+# A NEWS2 total with parameters not documented is a minimum, not the score.
+PARTIAL_NEWS2 = (
+    "Minimum NEWS2, not the score: {n} of 7 parameters not documented ({names}); the total is "
+    "at least {total}."
+)
+NEWS2_FROM_NOTE = "Derived from vital signs read from the triage note: preliminary."
 
 
 @dataclass(frozen=True)
@@ -110,9 +119,17 @@ def vital_observations(
     """The vital signs of one measurement that were documented (typed or read from the note)."""
     made: list[Made] = []
 
+    def from_note(*fields: str) -> bool:
+        return any(sources.get(name) == "note" for name in fields)
+
     def notes(*fields: str) -> list[Annotation] | None:
-        from_note = any(sources.get(name) == "note" for name in fields)
-        return [Annotation(text=FROM_NOTE)] if from_note else None
+        return [Annotation(text=FROM_NOTE)] if from_note(*fields) else None
+
+    # A value the text engine read from free text is not a measurement a nurse entered: it
+    # goes out "preliminary" (a receiving system does not chart it as a confirmed vital sign),
+    # with the note saying where it came from; a typed field is "final".
+    def status(*fields: str) -> str:
+        return "preliminary" if from_note(*fields) else "final"
 
     for spec in VITALS:
         value = getattr(vitals, spec.field)
@@ -124,7 +141,7 @@ def vital_observations(
         )
         observation = Observation(
             meta=Meta(profile=[PROFILE + spec.profile]),
-            status="final",
+            status=status(spec.field),
             category=category("vital-signs", "Vital Signs"),
             code=code,
             subject=subject,
@@ -146,7 +163,7 @@ def vital_observations(
             )
         panel = Observation(
             meta=Meta(profile=[PROFILE + "bp"]),
-            status="final",
+            status=status("systolic_bp", "diastolic_bp"),
             category=category("vital-signs", "Vital Signs"),
             code=concept(LOINC, *BP_PANEL, text="Blood pressure"),
             subject=subject,
@@ -170,9 +187,19 @@ def news2_observation(
     subject: Reference,
     at: dt.datetime,
     derived_from: list[Reference],
+    inputs_preliminary: bool = False,
 ) -> Observation:
-    """The NEWS2 total, each parameter's score as a component (undocumented ones absent)."""
+    """The NEWS2 total, each parameter's score as a component (undocumented ones absent).
+
+    A total with parameters not documented (`is_floor`) is a minimum, not the score: it goes
+    out "preliminary", its value a Quantity with comparator ">=" (`>= 5 {score}`), with an
+    interpretation and a note that say so. Quantity.comparator is a FHIR modifier element:
+    a receiving system must not read the value without it, so none can chart "5" as the
+    NEWS2 score; an absent value (dataAbsentReason) would drop the minimum itself, which
+    matters (a partial 7 is already high risk). A complete total is `valueInteger`, "final"
+    unless a vital sign it is derived from was read from the note (`inputs_preliminary`)."""
     notes: list[Annotation] = []
+    interpretation: list[CodeableConcept] | None = None
     components: list[ObservationComponent] = []
     if news2.applicable:
         for part in news2.parameters:
@@ -188,18 +215,30 @@ def news2_observation(
         if news2.band:
             notes.append(Annotation(text=f"NEWS2 clinical risk: {news2.band}."))
         if news2.is_floor:
-            notes.append(
-                Annotation(text="Parameters not documented: the total is a floor (at least).")
+            partial = PARTIAL_NEWS2.format(
+                n=len(news2.missing), names=", ".join(news2.missing), total=news2.total
             )
+            notes.append(Annotation(text=partial))
+            interpretation = [CodeableConcept(text=partial)]
     elif news2.not_applicable_reason:
         notes.append(Annotation(text=news2.not_applicable_reason))
+    if inputs_preliminary and news2.applicable:
+        notes.append(Annotation(text=NEWS2_FROM_NOTE))
+    floor = news2.applicable and news2.is_floor and news2.total is not None
+    final = news2.applicable and not floor and not inputs_preliminary
     return Observation(
-        status="final",
+        status="final" if final or not news2.applicable else "preliminary",
         category=category("survey", "Survey"),
         code=concept(SNOMED, *NEWS2_TOTAL, text="NEWS2 total score"),
         subject=subject,
         effectiveDateTime=at,
-        valueInteger=news2.total if news2.applicable else None,
+        valueInteger=news2.total if news2.applicable and not floor else None,
+        valueQuantity=(
+            Quantity(value=news2.total, comparator=">=", unit="score", system=UCUM, code="{score}")
+            if floor
+            else None
+        ),
+        interpretation=interpretation,
         dataAbsentReason=None if news2.applicable else absent("not-applicable", "Not Applicable"),
         component=components or None,
         derivedFrom=derived_from or None,

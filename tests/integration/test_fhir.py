@@ -155,6 +155,10 @@ def test_clinician_override_makes_it_final_and_retriage_adds_a_measurement(clien
     # The re-triage measured only HR and SpO2: the other sub-scores are absent, not zero.
     absent = [c for c in latest.component if c.dataAbsentReason is not None]
     assert len(absent) == 5 and all(c.valueInteger is None for c in absent)
+    # A partial total is a preliminary minimum (Quantity comparator >=), never a final score.
+    assert latest.status == "preliminary" and latest.valueInteger is None
+    assert latest.valueQuantity.comparator == ">=" and latest.interpretation
+    assert first_news2.status == "final" and first_news2.valueInteger is not None
 
 
 def test_unknown_case_and_who_may_read(client, staff, auth):

@@ -61,7 +61,11 @@ def test_vital_signs_carry_profile_loinc_ucum_and_say_what_came_from_the_note():
     }  # fmt: skip
     spo2 = by_key["intake/spo2"]
     assert [n.text for n in spo2.note] == [FROM_NOTE]
+    # Read from free text, not entered: preliminary; a typed field is final.
+    assert spo2.status == "preliminary"
     assert by_key["intake/heart_rate"].note is None
+    assert by_key["intake/heart_rate"].status == "final"
+    assert by_key["intake/blood_pressure"].status == "final"
     assert str(by_key["intake/temperature_c"].valueQuantity.value) == "37.3"
     bp = by_key["intake/blood_pressure"]
     assert bp.valueQuantity is None  # the panel holds its values in components
@@ -76,10 +80,36 @@ def test_news2_components_use_scale_2_when_prescribed_and_missing_parts_are_abse
     made = roundtrip(news2_observation(news2, True, SUBJECT, AT, []))
     codes = {c.code.coding[0].code: c for c in made.component}
     assert NEWS2_PARTS["spo2_scale2"][0] in codes and NEWS2_PARTS["spo2"][0] not in codes
-    assert made.valueInteger == news2.total
     absent = [c for c in made.component if c.dataAbsentReason is not None]
     assert len(absent) == len(news2.missing) == 4
-    assert any("floor" in n.text for n in made.note)
+
+
+def test_a_partial_news2_is_a_preliminary_minimum_never_a_final_integer_score():
+    vitals = VitalSigns(respiratory_rate=22, spo2=90, spo2_scale2=True, on_oxygen=False)
+    news2 = score_news2(vitals, age_years=70, pregnant=False)
+    assert news2.is_floor and news2.total
+    made = roundtrip(news2_observation(news2, True, SUBJECT, AT, []))
+    assert made.status == "preliminary"
+    # Not an integer a receiving system would chart as the score: a Quantity whose comparator
+    # (a FHIR modifier element) says it is a minimum.
+    assert made.valueInteger is None and made.dataAbsentReason is None
+    value = made.valueQuantity
+    assert (value.value, value.comparator, value.code) == (news2.total, ">=", "{score}")
+    (said,) = made.interpretation
+    assert said.text.startswith("Minimum NEWS2, not the score: 4 of 7 parameters")
+    assert any(n.text == said.text for n in made.note)
+
+
+def test_a_complete_news2_is_final_unless_derived_from_values_read_from_the_note():
+    vitals = VitalSigns(respiratory_rate=18, spo2=97, on_oxygen=False, systolic_bp=128,
+                        heart_rate=80, consciousness="A", temperature_c=37.0)  # fmt: skip
+    news2 = score_news2(vitals, age_years=40, pregnant=False)
+    assert not news2.is_floor
+    made = roundtrip(news2_observation(news2, False, SUBJECT, AT, []))
+    assert made.status == "final" and made.valueInteger == news2.total
+    assert made.valueQuantity is None and made.interpretation is None
+    read = roundtrip(news2_observation(news2, False, SUBJECT, AT, [], inputs_preliminary=True))
+    assert read.status == "preliminary" and read.valueInteger == news2.total
 
 
 def test_news2_not_applicable_to_a_child_has_no_total_and_says_why():
