@@ -101,32 +101,61 @@ def list_command() -> None:
             )
 
 
+def _password(admin: str) -> str:
+    # Prompted, never an option or an environment variable: whoever has the server's shell
+    # or environment is not thereby the admin.
+    return str(click.prompt(f"Password for {admin}", hide_input=True))
+
+
+def _refused(admin: str, action: str, run_by: str) -> None:
+    """A wrong admin password, audited in its own transaction (the action's rolled back)."""
+    from shared import audit
+
+    with _sessions().begin() as session:
+        audit.record(
+            session,
+            actor=f"os:{run_by}",
+            action="calibration.refused",
+            detail={"admin": admin, "action": action, "why": "wrong password", "os_user": run_by},
+        )
+
+
 @calibrate.command("activate")
 @click.argument("version", type=int)
 @click.option("--admin", "admin", required=True, help="the admin who activates it (audited)")
 def activate_command(version: int, admin: str) -> None:
-    """Make VERSION score every new analysis (an admin's action, audited)."""
-    from shared.calibration.store import CalibrationError, activate
+    """Make VERSION score every new analysis (an admin's action, audited; the admin's
+    password is asked for)."""
+    from shared.calibration.store import CalibrationError, WrongAdminPassword, activate, os_user
 
-    with _sessions().begin() as session:
-        try:
-            activate(session, version, admin=admin, settings=get_settings())
-        except CalibrationError as exc:
-            raise click.ClickException(str(exc)) from exc
+    password, run_by = _password(admin), os_user()
+    try:
+        with _sessions().begin() as session:
+            activate(session, version, admin=admin, password=password, settings=get_settings(),
+                     run_by=run_by)  # fmt: skip
+    except WrongAdminPassword as exc:
+        _refused(admin, "activate", run_by)
+        raise click.ClickException(str(exc)) from exc
+    except CalibrationError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"version {version} is active")
 
 
 @calibrate.command("deactivate")
 @click.option("--admin", "admin", required=True, help="the admin who stops it (audited)")
 def deactivate_command(admin: str) -> None:
-    """Stop scoring cases with any model."""
-    from shared.calibration.store import CalibrationError, deactivate
+    """Stop scoring cases with any model (the admin's password is asked for)."""
+    from shared.calibration.store import CalibrationError, WrongAdminPassword, deactivate, os_user
 
-    with _sessions().begin() as session:
-        try:
-            stopped = deactivate(session, admin=admin)
-        except CalibrationError as exc:
-            raise click.ClickException(str(exc)) from exc
+    password, run_by = _password(admin), os_user()
+    try:
+        with _sessions().begin() as session:
+            stopped = deactivate(session, admin=admin, password=password, run_by=run_by)
+    except WrongAdminPassword as exc:
+        _refused(admin, "deactivate", run_by)
+        raise click.ClickException(str(exc)) from exc
+    except CalibrationError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("no model was active" if stopped is None else f"version {stopped} stopped")
 
 

@@ -5,6 +5,8 @@ event, and the active model for the worker."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import os
 import threading
 import zoneinfo
 from typing import Any
@@ -113,17 +115,46 @@ def get_model(session: Session, version: int | None = None) -> CalibrationModel:
     return row
 
 
-def _admin(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username.lower()))
-    if user is None or not user.active or user.role != Role.ADMIN:
+class WrongAdminPassword(CalibrationError):
+    """The admin's password was not right: nothing was done."""
+
+
+def os_user() -> str:
+    """Who ran the command on the server (the OS account), for the audit detail."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a container): the uid itself
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def _admin(session: Session, username: str, password: str) -> User:
+    """The active admin `username`, proven by their password (shared.accounts' bounded
+    argon2 check, the web login's): the server's environment alone is not an admin."""
+    from shared.accounts import check_login
+
+    checked = check_login(session, username, password)
+    user = checked.user
+    if checked.failure == "wrong password":
+        raise WrongAdminPassword(f"wrong password for {username!r}: nothing was done")
+    if user is None or user.role != Role.ADMIN:
         raise CalibrationError(f"{username!r} is not an active admin: only an admin may do this")
     return user
 
 
-def activate(session: Session, version: int, *, admin: str, settings: Settings) -> CalibrationModel:
+def activate(
+    session: Session,
+    version: int,
+    *,
+    admin: str,
+    password: str,
+    settings: Settings,
+    run_by: str | None = None,
+) -> CalibrationModel:
     """Make `version` the one the worker uses (the one before stops); refused below the
-    site's minimum of critical outcomes in its training data."""
-    user = _admin(session, admin)
+    site's minimum of critical outcomes in its training data. `admin` and `password`: an
+    active admin's own credentials; `run_by`: the OS user who ran it (default: this
+    process's), both in the audit detail."""
+    user = _admin(session, admin, password)
     row = get_model(session, version)
     if row.n_events < settings.calibration_min_events:
         raise CalibrationError(
@@ -138,14 +169,18 @@ def activate(session: Session, version: int, *, admin: str, settings: Settings) 
         session,
         actor=user.username,
         action="calibration.activated",
-        detail={"version": version, "previous": previous, "n_events": row.n_events},
-    )
+        detail={"version": version, "previous": previous, "n_events": row.n_events,
+                "os_user": run_by or os_user()},
+    )  # fmt: skip
     return row
 
 
-def deactivate(session: Session, *, admin: str) -> int | None:
-    """No model scores cases any more; returns the version that stopped (None: none was)."""
-    user = _admin(session, admin)
+def deactivate(
+    session: Session, *, admin: str, password: str, run_by: str | None = None
+) -> int | None:
+    """No model scores cases any more; returns the version that stopped (None: none was).
+    The same credentials as `activate`."""
+    user = _admin(session, admin, password)
     previous = session.scalar(select(CalibrationModel.version).where(CalibrationModel.active))
     if previous is not None:
         session.execute(update(CalibrationModel).values(active=False))
@@ -153,7 +188,7 @@ def deactivate(session: Session, *, admin: str) -> int | None:
             session,
             actor=user.username,
             action="calibration.deactivated",
-            detail={"version": previous},
+            detail={"version": previous, "os_user": run_by or os_user()},
         )
     return previous
 

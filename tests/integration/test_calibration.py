@@ -14,16 +14,17 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from shared.calibration.sim_store import store_simulated
-from shared.calibration.store import activate, load_dataset, save
+from shared.calibration.store import activate, load_dataset, os_user, save
 from shared.calibration.training import train
 from shared.cli import main
 from shared.db import AuditEvent, Result
 from shared.db.models import CalibrationModel
-from tests.conftest import case_body
+from tests.conftest import PASSWORD, case_body
 from tests.integration.test_lifecycle import get_case
 from tests.support.cases import submit, wait_analyzed
 
 WINDOW = ("--since", "2000-01-01", "--until", "2100-01-01")
+ASKED = PASSWORD + "\n"  # the admin's password, typed at the hidden prompt
 
 
 @pytest.fixture
@@ -52,12 +53,12 @@ def test_cli_trains_reports_and_activates_only_above_the_event_minimum(
     assert f"version 1: 700 cases (0 left out), {events} critical outcomes" in trained.output
     assert "below the minimum of 100 critical outcomes" in trained.output
 
-    refused = runner.invoke(main, ["calibrate", "activate", "1", "--admin", "admin1"])
+    refused = runner.invoke(main, ["calibrate", "activate", "1", "--admin", "admin1"], input=ASKED)
     assert refused.exit_code != 0
     assert f"trained on {events} critical outcomes; at least 100 are needed" in refused.output
-    nurse = runner.invoke(main, ["calibrate", "activate", "1", "--admin", "nurse1"])
+    nurse = runner.invoke(main, ["calibrate", "activate", "1", "--admin", "nurse1"], input=ASKED)
     assert nurse.exit_code != 0 and "not an active admin" in nurse.output
-    missing = runner.invoke(main, ["calibrate", "activate", "9", "--admin", "admin1"])
+    missing = runner.invoke(main, ["calibrate", "activate", "9", "--admin", "admin1"], input=ASKED)
     assert missing.exit_code != 0 and "no version 9" in missing.output
     with sessions() as session:
         assert not session.scalar(select(CalibrationModel.active))
@@ -66,7 +67,23 @@ def test_cli_trains_reports_and_activates_only_above_the_event_minimum(
     from shared.config import get_settings
 
     get_settings.cache_clear()
-    assert runner.invoke(main, ["calibrate", "activate", "1", "--admin", "admin1"]).exit_code == 0
+    wrong = runner.invoke(
+        main, ["calibrate", "activate", "1", "--admin", "admin1"], input="not-the-password\n"
+    )
+    assert wrong.exit_code != 0 and "wrong password for 'admin1'" in wrong.output
+    assert "not-the-password" not in wrong.output  # asked with the input hidden
+    with sessions() as session:
+        assert not session.scalar(select(CalibrationModel.active))
+        actions = [e.action for e in session.scalars(select(AuditEvent))]
+        assert "calibration.activated" not in actions
+        (refusal,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "calibration.refused")
+        )
+        assert refusal.detail["admin"] == "admin1" and refusal.detail["os_user"] == os_user()
+    activated = runner.invoke(
+        main, ["calibrate", "activate", "1", "--admin", "admin1"], input=ASKED
+    )
+    assert activated.exit_code == 0, activated.output
     listed = runner.invoke(main, ["calibrate", "list"]).output
     assert listed.startswith("v1 active") and f"700 cases {events} outcomes" in listed
 
@@ -83,8 +100,14 @@ def test_cli_trains_reports_and_activates_only_above_the_event_minimum(
         actions = {e.action: e for e in session.scalars(select(AuditEvent))}
         assert actions["calibration.activated"].actor == "admin1"
         assert actions["calibration.activated"].detail["version"] == 1
+        assert actions["calibration.activated"].detail["os_user"] == os_user()
         assert actions["calibration.trained"].detail["data_hash"] == row.data_hash
-    assert "stopped" in runner.invoke(main, ["calibrate", "deactivate", "--admin", "admin1"]).output
+    wrong = runner.invoke(main, ["calibrate", "deactivate", "--admin", "admin1"], input="nope\n")
+    assert wrong.exit_code != 0 and "wrong password" in wrong.output
+    with sessions() as session:
+        assert session.scalar(select(CalibrationModel.active))
+    stopped = runner.invoke(main, ["calibrate", "deactivate", "--admin", "admin1"], input=ASKED)
+    assert "stopped" in stopped.output
     bad = runner.invoke(
         main, ["calibrate", "train", "--since", "2100-01-01", "--until", "2000-01-01"]
     )
@@ -105,7 +128,7 @@ def test_the_worker_scores_with_the_active_model_and_nudges_one_level(
         assert data.events >= settings.calibration_min_events
         save(session, train(data, threshold=settings.calibration_threshold), actor="test")
     with sessions.begin() as session:
-        activate(session, 1, admin="admin1", settings=settings)
+        activate(session, 1, admin="admin1", password=PASSWORD, settings=settings)
 
     worker.start()
     nurse = staff["nurse"].token

@@ -16,7 +16,7 @@ from shared.db import Case
 from shared.db.models import CalibrationModel
 from shared.pipelines.text import ClinicalTextPipeline
 from shared.schemas import Acuity, CaseIn
-from tests.conftest import case_body
+from tests.conftest import PASSWORD, case_body
 from tests.support.cases import submit
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -51,7 +51,7 @@ def test_missing_feature_no_model_and_a_new_active_model(client, staff, sessions
         stored_model(session, 1, [*feature_names()[:5], "rule:a_rule_since_removed"], 5.0)
         stored_model(session, 2, list(feature_names()), 5.0)  # probability near 1
     with sessions.begin() as session:
-        activate(session, 1, admin="admin1", settings=settings)
+        activate(session, 1, admin="admin1", password=PASSWORD, settings=settings)
     with sessions() as session:
         case = session.scalar(select(Case).where(Case.public_id == public_id))
         refused = calibrate(session, case, result, Acuity.URGENT, settings)
@@ -60,7 +60,7 @@ def test_missing_feature_no_model_and_a_new_active_model(client, staff, sessions
         assert "probability" not in refused.payload(result).get("calibration", {})
 
     with sessions.begin() as session:
-        activate(session, 2, admin="admin1", settings=settings)
+        activate(session, 2, admin="admin1", password=PASSWORD, settings=settings)
     with sessions() as session:
         case = session.scalar(select(Case).where(Case.public_id == public_id))
         nudged = calibrate(session, case, result, Acuity.URGENT, settings)
