@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         "urn:medtriage:CodeSystem:acuity", description="local CodeSystem of acuity 1-5"
     )
 
+    # HL7 v2 in (shared/interop/hl7_apply.py; README: HL7 v2 in): who may send
+    hl7_senders: str = Field(
+        "", description="MSH-3^MSH-4 pairs allowed, comma-separated; empty = refuse every message"
+    )
+    hl7_allowed_addresses: str = Field(
+        "", description="source IPs/CIDRs allowed, comma-separated; empty = any address"
+    )
+
     # First admin, created by `medtriage up` on an empty database
     admin_username: str = "admin"
     admin_password: str = ""

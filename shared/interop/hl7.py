@@ -7,14 +7,20 @@ logged), so a reason never carries patient data.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import math
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import hl7
+import hl7.containers
+import hl7.util
 
 RECEIVER = "MEDTRIAGE"
 # What python-hl7 raises on malformed text (its parse plan asserts on odd separators).
@@ -22,6 +28,32 @@ PARSE_ERRORS = (hl7.HL7Exception, IndexError, KeyError, ValueError, AssertionErr
 BLANK_HEADER = "MSH|^~\\&|||||||ACK^^ACK||P|2.5"
 SUPPORTED = {("ADT", "A04"), ("ADT", "A08"), ("ORU", "R01")}
 MAX_MSA_TEXT = 80  # MSA-3 is 80 characters in every v2 version
+
+
+def quiet_parser_logs() -> None:
+    """Silence python-hl7's own loggers: on an escape it cannot decode (a local `\\Zx\\`,
+    say) it logs the whole field at WARNING or ERROR, and a field can hold a name. Its
+    loggers are named by file path (`getLogger(__file__)`), not under `hl7`, so each one is
+    found here: every python-hl7 module's `logger`, and every logger named in its folder."""
+    package = Path(hl7.__file__).resolve().parent
+    found = [
+        module.logger
+        for name, module in list(sys.modules.items())
+        if (name == "hl7" or name.startswith("hl7."))
+        and isinstance(getattr(module, "logger", None), logging.Logger)
+    ]
+    for name in list(logging.Logger.manager.loggerDict):
+        if name == "hl7" or name.startswith("hl7.") or name.startswith(str(package)):
+            found.append(logging.getLogger(name))
+    for logger in found:
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.propagate = False
+        logger.disabled = True
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
+
+
+quiet_parser_logs()  # anywhere the parser runs (listener, CLI, tests) imports this module
 
 # HL7 table 0357 (message error condition codes) used here.
 REQUIRED_FIELD_MISSING = 101
@@ -184,6 +216,8 @@ def parse(raw: bytes, processing_id: str = "P") -> Received:
         msh = message.segment("MSH")
     except PARSE_ERRORS:
         raise rejected(DATA_TYPE_ERROR, "the message cannot be parsed as HL7 v2") from None
+    # The header first, with no time: a bad MSH-7 is then answered to the sender, echoing
+    # its control id, and recorded like any other refusal.
     header = Header(
         sending_application=value(msh, 3),
         sending_facility=value(msh, 4),
@@ -192,15 +226,15 @@ def parse(raw: bytes, processing_id: str = "P") -> Received:
         event=value(msh, 9, 2).upper(),
         processing_id=value(msh, 11),
         version=value(msh, 12),
-        sent_at=(
-            timestamp(value(msh, 7), ("MSH", 1, 7), "MSH-7 is not an HL7 date and time")
-            if value(msh, 7)
-            else None
-        ),
+        sent_at=None,
     )
     received = Received(header, message, hashlib.sha256(text.encode()).hexdigest())
     try:
         _check_header(header, processing_id)
+        sent = value(msh, 7)
+        if sent:
+            at = timestamp(sent, ("MSH", 1, 7), "MSH-7 is not an HL7 date and time")
+            received.header = dataclasses.replace(header, sent_at=at)
     except Hl7Error as exc:
         exc.received = received  # the ACK then answers the sender and echoes MSH-10
         raise

@@ -11,6 +11,7 @@ data: control ids, message types and ACK codes only.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import uuid
 from collections.abc import Callable
@@ -36,6 +37,61 @@ from shared.queue import Dispatcher
 log = logging.getLogger("medtriage.hl7")
 
 ORIGIN = "hl7"
+REFUSED_ACTOR = "hl7:unknown"  # the audit actor of a message from no allowed sender
+AnyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """Who may change triage over HL7: sending application and facility pairs (MSH-3, MSH-4;
+    `*` as the facility matches any), and optionally the source addresses (IPs or CIDRs; none
+    named = any address). No sender named = every message refused."""
+
+    senders: frozenset[tuple[str, str]] = frozenset()
+    networks: tuple[AnyNetwork, ...] = ()
+
+    @classmethod
+    def parse(cls, senders: str, addresses: str = "") -> Allowed:
+        """From MEDTRIAGE_HL7_SENDERS and MEDTRIAGE_HL7_ALLOWED_ADDRESSES; ValueError saying
+        what is wrong (the listener refuses to start)."""
+        pairs = set()
+        for entry in (e.strip() for e in senders.split(",")):
+            if not entry:
+                continue
+            application, sep, facility = entry.partition("^")
+            if not sep or not application.strip() or "^" in facility:
+                raise ValueError(
+                    f"MEDTRIAGE_HL7_SENDERS: {entry!r} is not APPLICATION^FACILITY "
+                    "(MSH-3^MSH-4, e.g. REG^HOSP; MON^* for any facility)"
+                )
+            pairs.add((application.strip(), facility.strip()))
+        networks = []
+        for entry in (e.strip() for e in addresses.split(",")):
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"MEDTRIAGE_HL7_ALLOWED_ADDRESSES: {entry!r} is not an IP address or CIDR "
+                    "(e.g. 10.0.5.2, 10.0.5.0/24)"
+                ) from None
+        return cls(frozenset(pairs), tuple(networks))
+
+    def sender(self, header: hl7.Header) -> bool:
+        app, facility = header.sending_application, header.sending_facility
+        return (app, facility) in self.senders or (app, "*") in self.senders
+
+    def address(self, peer: str) -> bool:
+        if not self.networks:
+            return True
+        try:
+            address = ipaddress.ip_address(peer.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.networks)
 
 
 @dataclass(frozen=True)
@@ -49,12 +105,26 @@ class Answer:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What a duplicate's answer needs of the first message's row, read while its session
+    is open (the transaction that raises Duplicate rolls back, which expires the row)."""
+
+    case_id: int | None
+    message_hash: str
+    received_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: Hl7Message) -> Seen:
+        return cls(row.case_id, row.message_hash, row.received_at)
+
+
 class Duplicate(Exception):
     """The message was applied before (a row with AA exists): answer it again."""
 
     def __init__(self, row: Hl7Message) -> None:
         super().__init__(row.control_id)
-        self.row = row
+        self.seen = Seen.of(row)
 
 
 class Inbox:
@@ -67,7 +137,9 @@ class Inbox:
         areas: list[str],
         processing_id: str = "P",
         max_bytes: int = 1024 * 1024,
+        allowed: Allowed | None = None,
     ) -> None:
+        self.allowed = allowed if allowed is not None else Allowed()  # none: refuse all
         self.max_bytes = max_bytes
         self.sessions = sessions
         self.dispatcher = dispatcher
@@ -77,9 +149,9 @@ class Inbox:
     def answer(self, frame: Frame) -> bytes:
         """The MLLP listener's handler: the ACK for one frame, logged by control id."""
         if frame.too_big:
-            answer = self.refuse_oversized(frame.data)
+            answer = self.refuse_oversized(frame.data, frame.peer)
         else:
-            answer = self.handle(frame.data)
+            answer = self.handle(frame.data, frame.peer)
         log.info(
             "hl7 %s %s: %s%s",
             _loggable(answer.control_id) or "-",
@@ -89,7 +161,7 @@ class Inbox:
         )
         return answer.ack
 
-    def refuse_oversized(self, head: bytes) -> Answer:
+    def refuse_oversized(self, head: bytes, peer: str = "") -> Answer:
         """AR for a message over the size limit, answered from its MSH alone (not read)."""
         set_origin(ORIGIN)
         first = head.split(b"\r", 1)[0].split(b"\n", 1)[0]
@@ -97,22 +169,29 @@ class Inbox:
             received: Received | None = hl7.parse(first, self.processing_id)
         except Hl7Error as exc:
             received = exc.received
+        refused = self._not_allowed(received, peer)
+        if refused is not None:
+            return refused
         error = hl7.rejected(hl7.APPLICATION_ERROR, f"message larger than {self.max_bytes} bytes")
         return self._refuse(received, error)
 
-    def handle(self, raw: bytes) -> Answer:
+    def handle(self, raw: bytes, peer: str = "") -> Answer:
+        """The answer to one message from `peer` (its address; '' when not known)."""
         set_origin(ORIGIN)
         try:
             received = hl7.parse(raw, self.processing_id)
         except Hl7Error as exc:
-            return self._refuse(exc.received, exc)
+            return self._not_allowed(exc.received, peer) or self._refuse(exc.received, exc)
+        refused = self._not_allowed(received, peer)
+        if refused is not None:
+            return refused
         try:
             return self._handle(received)
         except Hl7Error as exc:
             return self._refuse(received, exc)
         except DatabaseNotAvailableError:
             return self._unavailable(received)
-        except Exception as exc:  # noqa: BLE001 - a message never stops the listener; AE
+        except Exception as exc:  # noqa: BLE001 - a message never stops the listener; AR
             if is_outage(exc):
                 return self._unavailable(received)
             # The type and place only: an exception's text can quote the message.
@@ -127,15 +206,19 @@ class Inbox:
                 type(exc).__name__,
                 place,
             )
-            error = not_applied(hl7.APPLICATION_ERROR, "internal error; nothing was applied")
-            return self._answer(received, "AE", error)
+            # AR, not AE: nothing about the message's content is wrong (HL7 table 0008), and
+            # interface engines resend on AR.
+            error = hl7.rejected(
+                hl7.APPLICATION_ERROR, "internal error; nothing was applied; resend"
+            )
+            return self._answer(received, "AR", error)
 
     def _handle(self, received: Received) -> Answer:
         header = received.header
         with self.sessions() as session:
             row = _find(session, received)
         if row is not None and row.ack_code == "AA":
-            return self._duplicate(received, row)
+            return self._duplicate(received, Seen.of(row))
         user = hl7_cases.system_user(self.sessions, header.actor)
         try:
             if header.code == "ADT" and header.event == "A04":
@@ -146,12 +229,45 @@ class Inbox:
             else:
                 applied = self._in_one_transaction(received, user, hl7_cases.observe)
         except Duplicate as exc:
-            return self._duplicate(received, exc.row)
+            return self._duplicate(received, exc.seen)
         if applied.dispatch and applied.case_id is not None:
             self._dispatch(applied.case_id)
         return self._answer(received, "AA", None)
 
     # --- answers -----------------------------------------------------------------------
+
+    def _not_allowed(self, received: Received | None, peer: str) -> Answer | None:
+        """AR for a message from an address or a sender not allowed: audited by sender and
+        control id (never the message), no row, no account; None when it is allowed. A
+        message whose header cannot be read is refused anyway, from an allowed address."""
+        if not self.allowed.address(peer):
+            text = "the sending address is not allowed on this listener; nothing was applied"
+            where = None
+        elif received is not None and not self.allowed.sender(received.header):
+            text = "MSH-3/MSH-4 sender is not allowed on this listener; nothing was applied"
+            where = ("MSH", 1, 3)
+        else:
+            return None
+        error = hl7.rejected(hl7.APPLICATION_ERROR, text, where)
+        header = received.header if received is not None else None
+        log.warning(
+            "hl7 %s: refused, %s %s^%s from %s is not allowed (MEDTRIAGE_HL7_SENDERS, "
+            "MEDTRIAGE_HL7_ALLOWED_ADDRESSES)",
+            _loggable(header.control_id) if header else "-",
+            "sender" if where else "address",
+            _loggable(header.sending_application) if header else "?",
+            _loggable(header.sending_facility) if header else "?",
+            _loggable(peer) or "?",
+        )
+        detail: dict[str, Any] = {"ack_code": "AR", "reason": text, "address": peer[:64]}
+        if header is not None:
+            detail.update({k: _loggable(v) for k, v in _about(header).items()})
+        try:
+            with self.sessions.begin() as session:
+                audit.record(session, actor=REFUSED_ACTOR, action="hl7.refused", detail=detail)
+        except Exception as exc:  # noqa: BLE001 - the answer still goes out; recorded in the log
+            log.warning("hl7 refusal not recorded: %s", type(exc).__name__)
+        return self._answer(received, "AR", error)
 
     def _answer(self, received: Received | None, code: str, error: Hl7Error | None) -> Answer:
         control_id = received.header.control_id if received else ""
@@ -176,7 +292,7 @@ class Inbox:
             log.warning("hl7 refusal not recorded: %s", type(exc).__name__)
         return self._answer(received, error.ack_code, error)
 
-    def _duplicate(self, received: Received, row: Hl7Message) -> Answer:
+    def _duplicate(self, received: Received, row: Seen) -> Answer:
         header = received.header
         if row.message_hash != received.digest:
             error = not_applied(
@@ -197,7 +313,7 @@ class Inbox:
         answer = self._answer(received, "AA", None)
         return Answer(answer.ack, "AA", answer.control_id, answer.message_type, duplicate=True)
 
-    def _refuse_again(self, received: Received, error: Hl7Error, row: Hl7Message) -> Answer:
+    def _refuse_again(self, received: Received, error: Hl7Error, row: Seen) -> Answer:
         """A reused control id: audited, but the first message's row stays as it was."""
         with self.sessions.begin() as session:
             audit.record(
@@ -211,10 +327,12 @@ class Inbox:
 
     def _unavailable(self, received: Received) -> Answer:
         log.warning("hl7 %s: database not available", _loggable(received.header.control_id))
-        error = not_applied(
+        # AR, not AE: the system is down, the message is fine (HL7 table 0008); interface
+        # engines resend on AR.
+        error = hl7.rejected(
             hl7.APPLICATION_ERROR, "the database is not available; nothing was applied; resend"
         )
-        return self._answer(received, "AE", error)
+        return self._answer(received, "AR", error)
 
     def _in_one_transaction(
         self,
@@ -283,7 +401,7 @@ def _about(header: hl7.Header) -> dict[str, Any]:
     }
 
 
-def _iso(row: Hl7Message) -> str:
+def _iso(row: Seen) -> str:
     return row.received_at.astimezone(dt.UTC).isoformat()
 
 

@@ -34,6 +34,13 @@ def hl7() -> None:
     type=click.FloatRange(1),
     help="Seconds a connection may send nothing before it is closed.",
 )
+@click.option(
+    "--message-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds a message may take to arrive whole from its start byte; then it is dropped.",
+)
 @click.option("--max-connections", default=32, show_default=True, type=click.IntRange(1))
 @click.option(
     "--processing-id",
@@ -47,17 +54,30 @@ def listen(
     port: int,
     max_bytes: int,
     idle_timeout: float,
+    message_timeout: float,
     max_connections: int,
     processing_id: str,
 ) -> None:
     """Listen for HL7 v2 messages until SIGTERM or Ctrl-C; answer each with an ACK."""
     from shared.db import make_engine, make_session_factory
-    from shared.interop.hl7_apply import Inbox
+    from shared.interop.hl7 import quiet_parser_logs
+    from shared.interop.hl7_apply import Allowed, Inbox
     from shared.interop.mllp import MllpServer
     from shared.queue import Dispatcher
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    quiet_parser_logs()  # python-hl7 logs field values (names) on escapes it cannot read
     settings = get_settings()
+    try:
+        allowed = Allowed.parse(settings.hl7_senders, settings.hl7_allowed_addresses)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not allowed.senders:
+        logging.getLogger("medtriage.hl7").error(
+            "MEDTRIAGE_HL7_SENDERS is empty: every message will be answered AR. Name the "
+            "senders allowed as MSH-3^MSH-4 pairs, e.g. MEDTRIAGE_HL7_SENDERS=REG^HOSP,MON^HOSP "
+            "(and optionally MEDTRIAGE_HL7_ALLOWED_ADDRESSES=10.0.5.2 for their addresses)"
+        )
     engine = make_engine(settings.sqlalchemy_url)
     inbox = Inbox(
         make_session_factory(engine),
@@ -65,6 +85,7 @@ def listen(
         settings.area_list(),
         processing_id=processing_id,
         max_bytes=max_bytes,
+        allowed=allowed,
     )
     server = MllpServer(
         inbox.answer,
@@ -73,6 +94,7 @@ def listen(
         max_bytes=max_bytes,
         idle_timeout_s=idle_timeout,
         max_connections=max_connections,
+        message_timeout_s=message_timeout,
     )
     try:
         server.start()

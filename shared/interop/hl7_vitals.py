@@ -27,7 +27,14 @@ LOINC: dict[str, tuple[str, set[str]]] = {
     "72514-3": ("pain", {"", "{score}"}),
     "3151-8": ("on_oxygen", {"", "L/min"}),  # inhaled oxygen flow rate
 }
-NOT_A_VALUE = {"X", "D", "W", "N"}  # OBX-11: cannot obtain, deleted, wrong, not asked
+# OBX-11 result status (HL7 table 0085) of an observation that is no measurement to apply:
+# I pending (no result yet), D deleted, X cannot be obtained, W posted wrong, N not asked.
+NOT_A_VALUE = {"I", "D", "X", "W", "N"}
+
+
+def skipped(obx: Any) -> bool:
+    """A vital sign's OBX whose result status says it holds no value to apply."""
+    return value(obx, 3, 1) in LOINC and value(obx, 11).upper() in NOT_A_VALUE
 
 
 def _number(text: str, where: tuple[str, int, int], name: str) -> float:
@@ -42,7 +49,7 @@ def _number(text: str, where: tuple[str, int, int], name: str) -> float:
 
 def _observation(obx: Any, sequence: int) -> tuple[str, Any] | None:
     code = value(obx, 3, 1)
-    if code not in LOINC or value(obx, 11).upper() in NOT_A_VALUE:
+    if code not in LOINC or skipped(obx):
         return None
     name, units = LOINC[code]
     where = ("OBX", sequence, 5)
@@ -93,6 +100,11 @@ def vital_signs(message: hl7lib.Message, required: bool = True) -> dict[str, Any
             found[name] = number
             sequence_of[name] = sequence
     if required and not found:
+        if any(skipped(obx) for obx in segments(message, "OBX")):
+            raise not_applied(
+                REQUIRED_FIELD_MISSING,
+                "no usable vital sign: OBX-11 says pending (I), deleted (D) or not obtained (X)",
+            )
         raise not_applied(
             REQUIRED_FIELD_MISSING, "no OBX segment holds a vital sign with a LOINC code known here"
         )

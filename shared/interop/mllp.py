@@ -1,14 +1,18 @@
 """MLLP, HL7's minimal lower layer protocol: each message framed as 0x0B <message> 0x1C 0x0D
 on a TCP connection, answered on the same connection. A threaded listener (one thread per
-connection, a bounded number of them) with a message size limit, an idle timeout and a clean
-stop; and a small client. Transport only: what a message means is the handler's business.
+connection, a bounded number of them) with a message size limit, an idle timeout, a deadline
+for each message to arrive whole (so a client trickling bytes cannot hold a connection slot)
+and a clean stop; and a small client. Transport only: what a message means is the handler's
+business.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +28,7 @@ class Frame:
 
     data: bytes
     too_big: bool = False
+    peer: str = ""  # the sending address (set by the server), for its allow-list
 
 
 class Framer:
@@ -87,11 +92,13 @@ class MllpServer:
         max_bytes: int = 1024 * 1024,
         idle_timeout_s: float = 60.0,
         max_connections: int = 32,
+        message_timeout_s: float = 60.0,
     ) -> None:
         self.handler = handler
         self.host, self.port = host, port
         self.max_bytes = max_bytes
         self.idle_timeout_s = idle_timeout_s
+        self.message_timeout_s = message_timeout_s
         self.slots = threading.BoundedSemaphore(max_connections)
         self.stopping = threading.Event()
         self.sock: socket.socket | None = None
@@ -112,7 +119,7 @@ class MllpServer:
         assert self.sock is not None
         while not self.stopping.is_set():
             try:
-                conn, _addr = self.sock.accept()
+                conn, addr = self.sock.accept()
             except TimeoutError:
                 continue
             except OSError as exc:  # out of descriptors, say: wait a little, keep serving
@@ -125,27 +132,54 @@ class MllpServer:
                 log.warning("mllp: connection refused, %s already open", len(self.connections))
                 conn.close()
                 continue
-            thread = threading.Thread(target=self._serve, args=(conn,), name="mllp-conn")
+            peer = str(addr[0]) if isinstance(addr, tuple) and addr else ""
+            thread = threading.Thread(target=self._serve, args=(conn, peer), name="mllp-conn")
             with self.lock:
                 self.connections[conn] = thread
             thread.start()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket, peer: str = "") -> None:
+        """Serve one connection. Two clocks close it: `idle_timeout_s` after its last whole
+        message (bytes outside any frame do not count as activity), and `message_timeout_s`
+        after a message's start byte when the message has not arrived whole by then."""
         framer = Framer(self.max_bytes)
-        conn.settimeout(self.idle_timeout_s)
+        idle_since = time.monotonic()  # the connection's start, then each whole message
+        frame_since = idle_since  # when the message now arriving began
         try:
             while not self.stopping.is_set():
+                now = time.monotonic()
+                if framer.in_frame:
+                    left = frame_since + self.message_timeout_s - now
+                    wait = min(left, self.idle_timeout_s)
+                else:
+                    left = wait = idle_since + self.idle_timeout_s - now
+                if left <= 0:
+                    self._log_timeout(framer.in_frame)
+                    break
+                conn.settimeout(wait)
                 try:
                     data = conn.recv(65536)
                 except TimeoutError:
-                    log.info("mllp: connection idle for %ss; closed", self.idle_timeout_s)
+                    late = (
+                        framer.in_frame and time.monotonic() >= frame_since + self.message_timeout_s
+                    )
+                    self._log_timeout(late)
                     break
                 if not data:
                     if framer.in_frame:
                         log.info("mllp: connection closed in the middle of a message; dropped")
                     break
-                for frame in framer.feed(data):
-                    conn.sendall(START + self._answer(frame) + END)
+                now = time.monotonic()
+                was_in_frame = framer.in_frame
+                frames = framer.feed(data)
+                if frames:
+                    idle_since = now
+                if framer.in_frame and (frames or not was_in_frame):
+                    frame_since = now  # a message began in this read
+                conn.settimeout(self.idle_timeout_s)  # for the answers: a reader that stalls
+                for frame in frames:
+                    answer = self._answer(dataclasses.replace(frame, peer=peer))
+                    conn.sendall(START + answer + END)
                 if framer.junk > self.max_bytes:
                     log.info("mllp: %s bytes outside any frame; connection closed", framer.junk)
                     break
@@ -156,6 +190,16 @@ class MllpServer:
             with self.lock:
                 self.connections.pop(conn, None)
             self.slots.release()
+
+    def _log_timeout(self, mid_message: bool) -> None:
+        if mid_message:
+            log.info(
+                "mllp: a message did not arrive whole within %ss of its start; connection "
+                "closed, the message dropped",
+                self.message_timeout_s,
+            )
+        else:
+            log.info("mllp: no message for %ss; connection closed", self.idle_timeout_s)
 
     def _answer(self, frame: Frame) -> bytes:
         try:

@@ -19,20 +19,21 @@ from sqlalchemy import func, select
 
 from shared import accounts, audit
 from shared.db import AuditEvent, Case
-from shared.db.models import Hl7Message, Observation
+from shared.db.models import Hl7Message, Observation, User
 from shared.interop.mllp import END, START, send
 from tests.conftest import case_body
 from tests.support.cases import results_per_case, submit, wait_analyzed
 from tests.support.services import ROOT, settings_env, wait_for
 
 MAX_BYTES = 65536
+SENDERS = "REG^HOSP,MON^HOSP"  # the senders of the messages below
 
 
 class Listener:
     """`medtriage hl7 listen` in a process of its own, on a port the system chooses."""
 
-    def __init__(self, settings, logdir: Path) -> None:
-        self.settings = settings
+    def __init__(self, settings, logdir: Path, senders: str = SENDERS) -> None:
+        self.settings = settings.model_copy(update={"hl7_senders": senders})
         self.logdir = logdir
         self.starts = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -367,7 +368,7 @@ def test_an_idle_connection_is_closed_and_sigterm_stops_the_listener_cleanly(lis
     assert "stopped" in listener.log()
 
 
-def test_with_the_database_down_messages_are_ae_and_the_listener_keeps_serving(settings, tmp_path):
+def test_with_the_database_down_messages_are_ar_and_the_listener_keeps_serving(settings, tmp_path):
     down = settings.model_copy(
         update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:9/none"}
     )
@@ -376,8 +377,10 @@ def test_with_the_database_down_messages_are_ae_and_the_listener_keeps_serving(s
     try:
         for control_id in ("DOWN-1", "DOWN-2"):
             ack = unreachable.send(a04(control_id))
-            assert ack["MSA"][:3] == ["MSA", "AE", control_id]
+            # AR (HL7 table 0008: not the content's fault), which interface engines resend.
+            assert ack["MSA"][:3] == ["MSA", "AR", control_id]
             assert "database is not available" in ack["MSA"][3]
+            assert ack["ERR"][3] == "207^Application internal error^HL70357"
     finally:
         assert unreachable.stop() == 0
 
@@ -392,4 +395,109 @@ def test_the_log_holds_control_ids_and_types_never_patient_data(listener):
     assert "REG-12 ADT^A04: AA" in log and "MON-13 ORU^R01: AE" in log
     for secret in ("MRN-4711", "NOBODY-3", "Quartermaine", "Ottilie", "19600101",
                    "Gastroschisis", "Zygomatic"):  # fmt: skip
+        assert secret not in log, secret
+
+
+def oru_with_status(control_id: str, status: str) -> bytes:
+    return oru(control_id, vitals={"8867-4": 150}).replace(b"|||||F", f"|||||{status}".encode())
+
+
+def test_pending_or_deleted_vital_signs_are_never_applied(listener, sessions):
+    listener.send(a04("REG-30"))
+    for n, status in enumerate(("I", "D", "X")):
+        ack = listener.send(oru_with_status(f"MON-3{n}", status))
+        assert ack["MSA"][:3] == ["MSA", "AE", f"MON-3{n}"]
+        assert "no usable vital sign" in ack["MSA"][3]
+    assert count(sessions, Observation) == 0
+    assert listener.send(oru_with_status("MON-39", "F"))["MSA"][:2] == ["MSA", "AA"]
+    assert count(sessions, Observation) == 1
+
+
+def test_a_bad_msh_7_is_ar_to_the_sender_echoing_its_control_id_and_recorded(listener, sessions):
+    raw = a04("REG-31").replace(b"|20261130101500||ADT", b"|2026XX30||ADT", 1)
+    ack = listener.send(raw)
+    assert ack["MSA"][:3] == ["MSA", "AR", "REG-31"]  # the sender can match it
+    assert ack["MSH"][4:6] == ["REG", "HOSP"]  # addressed to the sender
+    assert ack["ERR"][2] == "MSH^1^7"
+    with sessions() as session:
+        row = session.scalars(select(Hl7Message)).one()
+        assert (row.control_id, row.ack_code, row.case_id) == ("REG-31", "AR", None)
+    assert count(sessions, Case) == 0
+
+
+def refusals(sessions) -> list[tuple[str, dict]]:
+    with sessions() as session:
+        query = select(AuditEvent).where(AuditEvent.action == "hl7.refused")
+        return [(event.actor, event.detail) for event in session.scalars(query)]
+
+
+def test_senders_and_addresses_not_allowed_are_ar_audited_and_change_nothing(listener, sessions):
+    evil = a04("EVIL-1").replace(b"|REG|HOSP|", b"|EVIL|HOSP|", 1)
+    other_facility = oru("MON-40").replace(b"|MON|HOSP|", b"|MON|ELSEWHERE|", 1)
+    for raw, control_id in ((evil, "EVIL-1"), (other_facility, "MON-40")):
+        ack = listener.send(raw)
+        assert ack["MSA"][:3] == ["MSA", "AR", control_id]
+        assert "not allowed" in ack["MSA"][3] and ack["ERR"][2] == "MSH^1^3"
+    # Nothing applied, no account for the stranger, no message row; two audit events.
+    assert count(sessions, Case) == 0 and count(sessions, Hl7Message) == 0
+    assert count(sessions, User, User.username.like("hl7:%")) == 0
+    events = refusals(sessions)
+    assert [(actor, d["control_id"], d["sending_application"]) for actor, d in events] == [
+        ("hl7:unknown", "EVIL-1", "EVIL"),
+        ("hl7:unknown", "MON-40", "MON"),
+    ]
+    assert "Quartermaine" not in str(events) and "MRN-4711" not in str(events)
+    assert "refused, sender EVIL^HOSP from 127.0.0.1 is not allowed" in listener.log()
+    assert listener.send(a04("REG-40"))["MSA"][:2] == ["MSA", "AA"]  # an allowed sender
+
+    # Only another network's addresses allowed: even an allowed sender is refused here.
+    listener.stop()
+    listener.settings = listener.settings.model_copy(
+        update={"hl7_allowed_addresses": "10.0.5.0/24"}
+    )
+    listener.start()
+    ack = listener.send(oru("MON-41"))
+    assert ack["MSA"][:3] == ["MSA", "AR", "MON-41"] and "address" in ack["MSA"][3]
+    assert count(sessions, Observation) == 0
+    listener.stop()
+    listener.settings = listener.settings.model_copy(
+        update={"hl7_allowed_addresses": "10.0.5.0/24, 127.0.0.1"}
+    )
+    listener.start()
+    assert listener.send(oru("MON-42"))["MSA"][:2] == ["MSA", "AA"]
+
+
+def test_with_no_sender_configured_every_message_is_refused_and_the_log_says_how(
+    settings, tmp_path, sessions
+):
+    closed = Listener(settings, tmp_path, senders="")
+    closed.start()
+    try:
+        ack = closed.send(a04("REG-50"))
+        assert ack["MSA"][:3] == ["MSA", "AR", "REG-50"]
+    finally:
+        closed.stop()
+    assert "MEDTRIAGE_HL7_SENDERS is empty: every message will be answered AR" in closed.log()
+    assert count(sessions, Case) == 0
+    assert count(sessions, User, User.username.like("hl7:%")) == 0
+
+
+def test_a_sender_setting_that_cannot_be_read_stops_the_listener_with_the_reason(
+    settings, tmp_path
+):
+    bad = Listener(settings, tmp_path, senders="REG")
+    with pytest.raises(AssertionError, match="listener did not start"):
+        bad.start()
+    bad.stop()
+    assert "MEDTRIAGE_HL7_SENDERS: 'REG' is not APPLICATION^FACILITY" in bad.log()
+
+
+def test_an_escape_python_hl7_cannot_decode_puts_no_field_value_in_the_log(listener, sessions):
+    listener.send(a04("REG-60", complaint="Gastroschisis \\Zx\\ Quartermaine review"))
+    raw = oru("MON-60").replace(b"OBR|1|||85353-1^^LN", b"OBR|1|||85353-1^Vitals \\Cxy\\ Ottilie")
+    listener.send(raw)
+    listener.stop()
+    log = listener.log()
+    assert "REG-60 ADT^A04: AA" in log and "MON-60 ORU^R01: AA" in log
+    for secret in ("Gastroschisis", "Quartermaine", "Ottilie", "Zx", "Cxy", "MRN-4711"):
         assert secret not in log, secret

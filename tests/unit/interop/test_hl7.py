@@ -4,12 +4,16 @@ what a sender sees in its ACK, and what a case would be made of."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import select
+import socket
 
 import hl7 as hl7lib
 import pytest
 
 from shared.interop import hl7, hl7_vitals
-from shared.interop.mllp import END, START, Framer
+from shared.interop.hl7_apply import Allowed
+from shared.interop.mllp import END, START, Frame, Framer, MllpServer, send
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 
@@ -166,6 +170,21 @@ def test_messages_to_reject_are_ar_with_the_reason(raw, code, words):
     assert words in error.text
 
 
+def test_a_bad_msh_7_is_ar_answered_to_the_sender_with_its_control_id():
+    raw = b"MSH|^~\\&|REG|HOSP|MEDTRIAGE|ED|2026XX30||ADT^A04|C7|P|2.5\rPID|1||MRN1"
+    error = refusal(raw)
+    assert (error.ack_code, error.where) == ("AR", ("MSH", 1, 7))
+    assert error.received is not None and error.received.header.control_id == "C7"
+    fields = segment_fields(hl7.ack(error.received, "AR", error, control_id="ACK6"))
+    assert fields["MSH"][4:6] == ["REG", "HOSP"]  # addressed to the sender
+    assert fields["MSA"][:3] == ["MSA", "AR", "C7"]  # the sender can match it
+    assert fields["ERR"][2] == "MSH^1^7"
+
+
+def test_a_good_msh_7_is_still_read_after_the_header():
+    assert hl7.parse(message()).header.sent_at == dt.datetime(2026, 11, 30, 10, 15)
+
+
 def test_iso_8859_1_is_read_when_msh_18_says_so():
     msh = "MSH|^~\\&|REG|HOSP|MEDTRIAGE|ED|20261130||ADT^A04|C1|P|2.5||||||8859/1"
     raw = f"{msh}\rPID|1||MRN1\rPV2|||^Douleur thoracique \xe0 l'effort".encode("latin-1")
@@ -208,8 +227,22 @@ def test_a_later_value_wins_and_cancelled_results_are_skipped():
         "OBX|2|NM|8867-4^HR^LN||104|/min|||||C",
         "OBX|3|NM|9279-1^RR^LN||99|/min|||||X",  # cannot be obtained
         "OBX|4|NM|59408-5^SpO2^LN||93|%|||||W",  # posted in error
+        "OBX|5|NM|8310-5^Temp^LN||39.9|Cel|||||I",  # pending: no result yet
+        "OBX|6|NM|8480-6^SBP^LN||70|mm[Hg]|||||D",  # deleted
+        "OBX|7|NM|8462-4^DBP^LN||40|mm[Hg]|||||i",
     )
     assert vitals(hl7.parse(raw)) == {"heart_rate": 104}
+
+
+@pytest.mark.parametrize("status", ["I", "D", "X"])
+def test_an_oru_whose_only_vital_sign_is_pending_deleted_or_not_obtained_says_so(status):
+    error = not_applied(oru(f"OBX|1|NM|8867-4^HR^LN||150|/min|||||{status}"), vitals)
+    assert error.code == hl7.REQUIRED_FIELD_MISSING
+    assert "no usable vital sign" in error.text and "OBX-11" in error.text
+    assert len(error.text) <= hl7.MAX_MSA_TEXT
+    # A registration with such a vital sign only applies none, and is not refused for it.
+    only = hl7.parse(oru(f"OBX|1|NM|8867-4||150||||||{status}")).message
+    assert hl7_vitals.vital_signs(only, required=False) == {}
 
 
 @pytest.mark.parametrize(
@@ -321,3 +354,112 @@ def test_a_frame_restarted_before_its_end_drops_the_torn_part():
     framer = Framer(1000)
     frames = framer.feed(START + b"torn half" + START + b"whole" + END)
     assert [f.data for f in frames] == [b"whole"]
+
+
+# --- who may send --------------------------------------------------------------------------
+
+
+def header(application: str, facility: str) -> hl7.Header:
+    return hl7.Header(application, facility, "C1", "ADT", "A04", "P", "2.5", None)
+
+
+def test_senders_are_application_and_facility_pairs_and_none_named_allows_nobody():
+    allowed = Allowed.parse(" REG^HOSP , MON^* ,, LAB^")
+    assert allowed.sender(header("REG", "HOSP")) and not allowed.sender(header("REG", "OTHER"))
+    assert allowed.sender(header("MON", "ANY")) and allowed.sender(header("LAB", ""))
+    assert not allowed.sender(header("reg", "HOSP")) and not allowed.sender(header("EVIL", "HOSP"))
+    assert not Allowed.parse("").sender(header("REG", "HOSP"))
+    assert not Allowed().sender(header("REG", "HOSP"))
+
+
+@pytest.mark.parametrize("senders", ["REG", "^HOSP", "REG^HOSP^X"])
+def test_a_sender_that_is_not_application_facility_is_a_clear_error(senders):
+    with pytest.raises(ValueError, match=r"MEDTRIAGE_HL7_SENDERS: .* APPLICATION\^FACILITY"):
+        Allowed.parse(senders)
+
+
+def test_addresses_are_ips_or_cidrs_and_none_named_allows_any():
+    allowed = Allowed.parse("REG^HOSP", "10.0.5.2, 10.0.6.0/24, fd00::/8")
+    for peer in ("10.0.5.2", "10.0.6.77", "::ffff:10.0.6.1", "fd00::1"):
+        assert allowed.address(peer), peer
+    for peer in ("10.0.5.3", "127.0.0.1", "", "not-an-address"):
+        assert not allowed.address(peer), peer
+    assert Allowed.parse("REG^HOSP").address("192.0.2.1")
+    with pytest.raises(ValueError, match="MEDTRIAGE_HL7_ALLOWED_ADDRESSES: 'ten'"):
+        Allowed.parse("REG^HOSP", "ten")
+
+
+def test_python_hl7_logs_nothing_of_a_field_it_cannot_unescape(caplog):
+    raw = message("PID|1||MRN1", "PV2|||^Chest pain \\Zx\\ since Tuesday")
+    with caplog.at_level(logging.DEBUG):
+        reg = hl7.registration(hl7.parse(raw), NOW)
+    assert reg.chief_complaint is not None
+    assert "Chest pain" not in caplog.text and "Tuesday" not in caplog.text
+
+
+# --- MLLP: a client trickling bytes --------------------------------------------------------
+
+
+def closed_while_trickling(port: int, chunks: list[bytes], every_s: float) -> bool:
+    """Send one chunk every `every_s` s; True once the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        for chunk in chunks:
+            try:
+                conn.sendall(chunk)
+            except OSError:  # reset: closed by the server
+                return True
+            readable, _, _ = select.select([conn], [], [], every_s)
+            if readable:
+                try:
+                    return conn.recv(10) == b""
+                except OSError:
+                    return True
+    return False
+
+
+@pytest.fixture
+def trickle_server():
+    """An MLLP server with one connection slot, a 1 s message deadline and an idle timeout
+    far longer than the trickle's pauses: only the deadline can drop a trickling client."""
+    server = MllpServer(
+        lambda frame: b"MSA|AA|" + frame.data[-2:],
+        port=0,
+        idle_timeout_s=1.5,
+        message_timeout_s=1.0,
+        max_connections=1,
+    )
+    server.start()
+    yield server
+    server.stop(timeout_s=5)
+
+
+def test_a_message_trickled_a_byte_at_a_time_is_dropped_and_frees_its_slot(trickle_server, caplog):
+    trickle = [START] + [bytes([b]) for b in b"MSH|^~\\&|SLOW|HOSP|" * 4]
+    with caplog.at_level(logging.INFO, logger="medtriage.mllp"):
+        assert closed_while_trickling(trickle_server.port, trickle, every_s=0.2)
+    assert "did not arrive whole within 1.0s" in caplog.text
+    # The only slot is free again: a whole message is answered.
+    assert send("127.0.0.1", trickle_server.port, b"MSH|ok", timeout_s=10) == b"MSA|AA|ok"
+
+
+def test_bytes_outside_any_message_do_not_keep_a_connection_open(trickle_server, caplog):
+    with caplog.at_level(logging.INFO, logger="medtriage.mllp"):
+        assert closed_while_trickling(trickle_server.port, [b"\n"] * 80, every_s=0.2)
+    assert "no message for 1.5s" in caplog.text
+
+
+def test_whole_messages_in_a_row_are_answered_and_reach_the_handler_with_the_peer():
+    seen: list[Frame] = []
+
+    def handler(frame: Frame) -> bytes:
+        seen.append(frame)
+        return b"MSA|AA"
+
+    server = MllpServer(handler, port=0, idle_timeout_s=5, message_timeout_s=5)
+    server.start()
+    try:
+        for _ in range(3):
+            assert send("127.0.0.1", server.port, b"MSH|x", timeout_s=10) == b"MSA|AA"
+    finally:
+        server.stop(timeout_s=5)
+    assert [(f.data, f.peer) for f in seen] == [(b"MSH|x", "127.0.0.1")] * 3
