@@ -189,7 +189,8 @@ def _named(text: str, record: Record, claims: list[Claim]) -> None:
     for kind in ("acute", "chronic"):
         for name, s, e in find_terms(kind, text):
             if not _taken(claims, s, e):
-                _polar(text, s, e, "condition", name in record.diagnoses, None, claims)
+                _polar(text, s, e, "condition", name in record.diagnoses,
+                       record.diagnosis_polarity.get(name), claims)  # fmt: skip
     for f in find_findings(text):
         if f.finding in FINDINGS_CHECKED and not _taken(claims, f.start, f.end):
             polarity = record.findings.get(f.finding, set())

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.clinical.facts import COMPLAINT_FINDINGS
+from shared.nlp.context import assess_context
 from shared.nlp.entities import find_entities
 from shared.nlp.findings import find_findings
 from shared.nlp.vitals import read_note
@@ -69,6 +70,7 @@ class Record:
     findings: dict[str, set[bool]] = field(default_factory=dict)  # id -> {not negated?}
     concepts: dict[str, set[bool]] = field(default_factory=dict)  # entity concept -> same
     diagnoses: set[str] = field(default_factory=set)
+    diagnosis_polarity: dict[str, set[bool]] = field(default_factory=dict)  # name -> same
     drugs: set[str] = field(default_factory=set)
     doses: set[tuple[float, str]] = field(default_factory=set)
     investigations: set[str] = field(default_factory=set)
@@ -105,7 +107,10 @@ class Record:
                     negated = entity.context.negated
                     record.concepts.setdefault(entity.concept, set()).add(not negated)
         for kind in ("acute", "chronic"):
-            record.diagnoses |= {name for name, _, _ in find_terms(kind, text)}
+            for name, start, end in find_terms(kind, text):
+                record.diagnoses.add(name)
+                negated = assess_context(text, start, end).negated
+                record.diagnosis_polarity.setdefault(name, set()).add(not negated)
         for keys, _, _ in drug_keys(text):
             record.drugs |= keys
         record.doses = {(float(m["value"]), unit_key(m["unit"])) for m in DOSE.finditer(text)}

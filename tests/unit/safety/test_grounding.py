@@ -124,3 +124,24 @@ def test_names_with_digits_and_own_advice_are_not_numbers(record: Record) -> Non
                           record, "next_steps[0]", advice=True)  # fmt: skip
     assert shown.startswith("Repeat")
     assert not [c for c in claims if c.kind == "number"]
+
+
+def test_a_condition_the_record_denies_is_not_grounded_by_its_name() -> None:
+    """ "No pneumothorax" in the note grounded a model's "pneumothorax" as fact, because a
+    condition's name was looked up without its negation."""
+    from shared.clinical.engine import assess_case
+    from shared.schemas import CaseIn
+
+    case = CaseIn(age_years=30, sex="male", chief_complaint="chest pain",
+                  note="Fell off bike. Chest X-ray at the clinic: no pneumothorax.")  # fmt: skip
+    record = Record.of(case, assess_case(case))
+    shown, claims = check("Pneumothorax after a fall.", record, "summary")
+    (claim,) = [c for c in claims if c.text.lower() == "pneumothorax"]
+    assert claim.grounding == "ungrounded" and claim.reason == "the record says it is absent"
+    assert "Pneumothorax" not in shown
+    # Said by the record as present, it stays grounded.
+    present = CaseIn(age_years=30, sex="male", chief_complaint="chest pain",
+                     note="Fell off bike. Clinic X-ray shows a small pneumothorax.")  # fmt: skip
+    record = Record.of(present, assess_case(present))
+    _shown, claims = check("Pneumothorax after a fall.", record, "summary")
+    assert [c.grounding for c in claims if c.text.lower() == "pneumothorax"] == ["grounded"]
