@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,6 +72,38 @@ def warm_up(backend: Backend) -> None:
     backend.generate(GenerationRequest(user_turn("Reply with OK.", "Ready?"), 4))
 
 
+def load_profile(
+    name: str,
+    make: Callable[[str], Backend],
+    warm: Callable[[Backend], None],
+    started: float,
+    fallbacks: list[FallbackTaken],
+    logger: logging.Logger,
+    what: str,
+) -> LoadedChain | None:
+    """One profile of a chain: made, loaded and warmed up (load and warm-up timed from
+    `started`), or None with the reason it was not used appended to `fallbacks`: any failure
+    moves down the chain. `what` names the chain's profiles in the log lines."""
+    try:
+        backend = make(name)
+        model = backend.load()
+        loaded = time.perf_counter()
+        warm(backend)
+    except Exception as exc:  # noqa: BLE001 - any failure moves down the chain, recorded
+        reason = str(exc) if isinstance(exc, ModelLoadError) else f"{type(exc).__name__}: {exc}"
+        logger.warning("%s %s not used: %s", what, name, reason)
+        fallbacks.append(FallbackTaken(stage="load", profile=name, reason=reason[:500]))
+        return None
+    logger.info("%s %s loaded: %s", what, name, model.label())
+    return LoadedChain(
+        backend,
+        model,
+        fallbacks,
+        load_ms=(loaded - started) * 1000,
+        warmup_ms=(time.perf_counter() - loaded) * 1000,
+    )
+
+
 def load_chain(settings: Settings) -> LoadedChain:
     names = chain_names(settings.model_chain)
     if not names:
@@ -78,29 +111,21 @@ def load_chain(settings: Settings) -> LoadedChain:
     fallbacks: list[FallbackTaken] = []
     started = time.perf_counter()
     first_local = True
+
+    def make(name: str) -> Backend:
+        # Only the first in-process profile reads MEDTRIAGE_TEXT_MODEL_PATH, loaded or not.
+        nonlocal first_local
+        backend = make_backend(name, settings, first_local)
+        first_local = first_local and backend.profile.backend != "transformers"
+        return backend
+
     for name in names:
         if name == DETERMINISTIC:
             log.warning("no model loaded: the deterministic engine serves alone")
             return LoadedChain(None, None, fallbacks, (time.perf_counter() - started) * 1000)
-        try:
-            backend = make_backend(name, settings, first_local)
-            first_local = first_local and backend.profile.backend != "transformers"
-            model = backend.load()
-            loaded = time.perf_counter()
-            warm_up(backend)
-        except Exception as exc:  # noqa: BLE001 - any failure moves down the chain, recorded
-            reason = str(exc) if isinstance(exc, ModelLoadError) else f"{type(exc).__name__}: {exc}"
-            log.warning("model profile %s not used: %s", name, reason)
-            fallbacks.append(FallbackTaken(stage="load", profile=name, reason=reason[:500]))
-            continue
-        log.info("model profile %s loaded: %s", name, model.label())
-        return LoadedChain(
-            backend,
-            model,
-            fallbacks,
-            load_ms=(loaded - started) * 1000,
-            warmup_ms=(time.perf_counter() - loaded) * 1000,
-        )
+        chain = load_profile(name, make, warm_up, started, fallbacks, log, "model profile")
+        if chain is not None:
+            return chain
     raise ModelLoadError(
         "no model in MEDTRIAGE_MODEL_CHAIN could be loaded (end the chain with "
         f"'{DETERMINISTIC}' to allow the engine alone): "

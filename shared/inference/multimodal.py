@@ -9,18 +9,14 @@ a tighter schema, else the deterministic output stands and the reason is recorde
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from shared.inference.backend import Backend, GenerationError, GenerationRequest, ModelIdentity
-from shared.inference.chain import FallbackTaken, LoadedChain, make_backend
+from shared.inference.chain import FallbackTaken, LoadedChain, load_profile, make_backend
 from shared.inference.image_prompt import (
     IMAGE_PROMPT_VERSION,
     PromptImage,
@@ -31,7 +27,7 @@ from shared.inference.image_prompt import (
     prompt_text,
 )
 from shared.inference.profiles import DETERMINISTIC, multimodal_chain_names
-from shared.inference.structured import Outcome, OutputCache
+from shared.inference.structured import Outcome, OutputCache, VerdictCache, parse
 from shared.safety.image_schema import ModelImageTextOutput
 from shared.schemas import Assessment, CaseIn
 
@@ -56,44 +52,9 @@ class ImageTextStep:
     attempts: int = 0
 
 
-def parse(text: str, finish_reason: str) -> tuple[ModelImageTextOutput | None, str]:
-    """The validated object, or why not (never quoting the text: it may quote the note)."""
-    cleaned = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
-    try:
-        data = json.loads(cleaned)
-    except json.JSONDecodeError as exc:
-        if finish_reason == "length":
-            return None, "output cut off by the token limit"
-        return None, f"not valid JSON ({exc.msg})"
-    try:
-        return ModelImageTextOutput.model_validate(data), ""
-    except ValidationError as exc:
-        where = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'object'}: {e['type']}"
-            for e in exc.errors(include_input=False)[:3]
-        )
-        return None, f"does not fit the schema ({where})"
-
-
-class StepCache:
+class StepCache(VerdictCache[ImageTextStep]):
     """Verdicts by (prompt text, image hashes, model revision, prompt version): in the
     worker's memory only, never in Redis (it holds what a model wrote about a patient)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, ImageTextStep] = OrderedDict()
-
-    def get(self, key: str) -> ImageTextStep | None:
-        if key in self._items:
-            self._items.move_to_end(key)
-        return self._items.get(key)
-
-    def put(self, key: str, step: ImageTextStep) -> None:
-        if self.size > 0:
-            self._items[key] = step
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 class ImageTextRunner:
@@ -148,7 +109,7 @@ class ImageTextRunner:
             for stage, ms in generation.timings_ms.items():
                 name = stage if not attempt else f"repair_{stage}"
                 result.timings_ms[name] = result.timings_ms.get(name, 0) + ms
-            output, reason = parse(generation.text, generation.finish_reason)
+            output, reason = parse(ModelImageTextOutput, generation.text, generation.finish_reason)
             if output is not None:
                 result.outcome, result.output = ("repaired" if attempt else "model"), output
                 self.cache.put(key, result)
@@ -181,6 +142,10 @@ def load_image_text_chain(settings: Settings, reuse: LoadedChain | None = None) 
     names = multimodal_chain_names(settings.multimodal_chain)
     fallbacks: list[FallbackTaken] = []
     started = time.perf_counter()
+
+    def make(name: str) -> Backend:
+        return make_backend(name, settings, first_local=False)
+
     for name in names:
         if name == DETERMINISTIC:
             log.warning("no image+text model loaded: images get quality (and encoder) only")
@@ -188,19 +153,9 @@ def load_image_text_chain(settings: Settings, reuse: LoadedChain | None = None) 
         if reuse is not None and reuse.model is not None and reuse.model.profile == name:
             log.info("image+text profile %s shares the text model's backend", name)
             return LoadedChain(reuse.backend, reuse.model, fallbacks, 0.0, 0.0)
-        try:
-            backend = make_backend(name, settings, first_local=False)
-            model = backend.load()
-            loaded = time.perf_counter()
-            warm_up(backend)
-        except Exception as exc:  # noqa: BLE001 - any failure moves down the chain, recorded
-            reason = str(exc) if isinstance(exc, ModelLoadError) else f"{type(exc).__name__}: {exc}"
-            log.warning("image+text profile %s not used: %s", name, reason)
-            fallbacks.append(FallbackTaken(stage="load", profile=name, reason=reason[:500]))
-            continue
-        log.info("image+text profile %s loaded: %s", name, model.label())
-        return LoadedChain(backend, model, fallbacks, (loaded - started) * 1000,
-                           (time.perf_counter() - loaded) * 1000)  # fmt: skip
+        chain = load_profile(name, make, warm_up, started, fallbacks, log, "image+text profile")
+        if chain is not None:
+            return chain
     raise ModelLoadError(
         "no model in MEDTRIAGE_MULTIMODAL_CHAIN could be loaded (end the chain with "
         f"'{DETERMINISTIC}' to allow images without it): "

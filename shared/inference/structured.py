@@ -9,9 +9,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared.inference.backend import (
     Backend,
@@ -33,6 +33,8 @@ from shared.safety.schema import ModelTriageOutput
 from shared.schemas import Assessment, CaseIn
 
 Outcome = Literal["model", "repaired", "deterministic"]
+M = TypeVar("M", bound=BaseModel)
+V = TypeVar("V")
 
 
 @dataclass
@@ -52,8 +54,9 @@ class StructuredResult:
     truncation: dict[str, Any] | None = None  # the note shortened or the model skipped (fit)
 
 
-def parse(text: str, finish_reason: str) -> tuple[ModelTriageOutput | None, str]:
-    """The validated object, or why not: never quoting the text (it may quote the note)."""
+def parse(output_class: type[M], text: str, finish_reason: str) -> tuple[M | None, str]:
+    """The text validated as `output_class`, or why not: never quoting the text (it may quote
+    the note)."""
     cleaned = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
     try:
         data = json.loads(cleaned)
@@ -62,7 +65,7 @@ def parse(text: str, finish_reason: str) -> tuple[ModelTriageOutput | None, str]
             return None, "output cut off by the token limit"
         return None, f"not valid JSON ({exc.msg})"
     try:
-        return ModelTriageOutput.model_validate(data), ""
+        return output_class.model_validate(data), ""
     except ValidationError as exc:
         where = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'object'}: {e['type']}"
@@ -71,15 +74,35 @@ def parse(text: str, finish_reason: str) -> tuple[ModelTriageOutput | None, str]
         return None, f"does not fit the schema ({where})"
 
 
-class OutputCache:
+class VerdictCache(Generic[V]):
+    """At most `size` verdicts by key, the least recently used dropped first (size 0: none
+    kept). In the worker's memory only, never in Redis: they hold what a model wrote about a
+    patient."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, V] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: str, value: V) -> None:
+        if self.size <= 0:
+            return
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+class OutputCache(VerdictCache[StructuredResult]):
     """Verdicts by (case text, model revision, prompt version, decoding): a validated output,
     or an output that stayed invalid after repair (greedy decoding would write it again). A
     failed call (server down, timeout) is never kept. A repeat skips the model. Held in the
     worker's memory only: it holds what the model wrote about a patient, never sent to Redis."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, StructuredResult] = OrderedDict()
 
     @staticmethod
     def key(model: ModelIdentity, prompt: list[Any], constrained: bool) -> str:
@@ -89,20 +112,6 @@ class OutputCache:
             sort_keys=True, default=str,
         )  # fmt: skip
         return hashlib.sha256(material.encode()).hexdigest()
-
-    def get(self, key: str) -> StructuredResult | None:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        return None
-
-    def put(self, key: str, value: StructuredResult) -> None:
-        if self.size <= 0:
-            return
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
 
 
 # The longest repair reason a prompt carries (prompt.REPAIR_REASON_CHARS), punctuation-dense
@@ -221,7 +230,7 @@ class StructuredRunner:
             name = stage if not attempt else f"repair_{stage}"
             result.timings_ms[name] = result.timings_ms.get(name, 0) + ms
         check = time.perf_counter()
-        output, reason = parse(generation.text, generation.finish_reason)
+        output, reason = parse(ModelTriageOutput, generation.text, generation.finish_reason)
         result.timings_ms["validation"] = round(
             result.timings_ms.get("validation", 0) + (time.perf_counter() - check) * 1000, 3
         )
