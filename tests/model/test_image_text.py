@@ -23,8 +23,8 @@ from shared.inference.profiles import UnknownProfileError, get_profile
 from shared.pipelines.multimodal import ImageTextModel, as_rgb
 from shared.safety.image_schema import ImageFacts, ModelImageTextOutput
 from shared.safety.schema import SAFETY_DISCLAIMER
-from tests.model.cases import ANKLE
-from tests.model.chat_server import ROOT, Answer, ChatServer
+from tests.model.cases import ANKLE, image_reading
+from tests.model.chat_server import ROOT, Answer
 from tests.support.models import tiny_medgemma
 
 
@@ -33,14 +33,6 @@ def models_dir(tmp_path_factory) -> Path:
     models = tmp_path_factory.mktemp("models")
     tiny_medgemma(models / "medgemma-4b-it")
     return models
-
-
-@pytest.fixture
-def server():
-    chat = ChatServer()
-    chat.start()
-    yield chat
-    chat.stop()
 
 
 def picture(side: str | None = "R", size: tuple[int, int] = (64, 48), seed: int = 1):  # type: ignore[no-untyped-def]
@@ -118,25 +110,8 @@ def test_text_only_profiles_and_missing_folders(tmp_path):
     assert run.reason.startswith("no image+text model loaded: medgemma-4b-4bit: model folder")
 
 
-def output(**changes) -> str:  # type: ignore[no-untyped-def]
-    base = {
-        "image_observations": [
-            {"image": 1, "observation": "Soft tissue swelling around the left ankle."},
-            {"image": 1, "observation": "Soft tissue swelling over the lateral malleolus."},
-        ],
-        "summary": "Twisted right ankle with swelling on the image.",
-        "key_findings": [{"finding": "ankle injury", "evidence": "Twisted right ankle"}],
-        "cross_modal_agreements": ["The image shows swelling where the note says."],
-        "next_steps": ["Consider an ankle examination."],
-        "suggested_acuity": 3,
-        "acuity_reason": "Limb injury.",
-        "uncertainties": [],
-    }
-    return json.dumps(base | changes)
-
-
 def test_the_server_gets_each_image_as_a_data_uri_and_the_schema(server, tmp_path):
-    server.answers = [Answer(text="OK"), Answer(text=output())]  # warm-up, then the case
+    server.answers = [Answer(text="OK"), Answer(text=image_reading())]  # warm-up, then the case
     settings = settings_for(tmp_path, "medgemma-4b-vllm", model_base_url=server.base_url,
                             model_retries=0)  # fmt: skip
     model = ImageTextModel(settings, load_image_text_chain(settings))
@@ -171,7 +146,7 @@ def test_a_server_refusal_or_bad_answer_leaves_the_rules_standing(server, tmp_pa
     assessment = assess_case(ANKLE)
     safe, run = model.analyze(ANKLE, assessment, [picture()], assessment.acuity)
     assert safe is None and run.reason == "model call failed: server answered HTTP 400"
-    server.answers = [Answer(text="{oops"), Answer(text=output(suggested_acuity=9))]
+    server.answers = [Answer(text="{oops"), Answer(text=image_reading(suggested_acuity=9))]
     safe, run = model.analyze(ANKLE, assessment, [picture(seed=3)], assessment.acuity)
     assert safe is None and run.attempts == 2
     assert run.reason.startswith("invalid after repair: does not fit the schema")
@@ -194,7 +169,7 @@ def test_batch_analyze_reads_a_line_with_its_image_through_the_served_model(
                         "INSTANCE_PATH": str(tmp_path / "instance")}.items():  # fmt: skip
         monkeypatch.setenv(f"MEDTRIAGE_{name}", value)
     get_settings.cache_clear()
-    server.answers = [Answer(text="OK"), Answer(text=output())]
+    server.answers = [Answer(text="OK"), Answer(text=image_reading())]
     pixels = radiograph(256).astype(np.uint16) * 16
     (tmp_path / "ankle.dcm").write_bytes(dicom_bytes(pixels, tags={"ImageLaterality": "R"}))
     source = tmp_path / "cases.jsonl"
@@ -223,7 +198,7 @@ def test_seed_api_analyze_with_image_integrates_through_the_served_model(server,
     from shared.pipelines import MultimodalPipeline
     from tests.support.images import dicom_bytes, radiograph
 
-    server.answers = [Answer(text="OK"), Answer(text=output())]
+    server.answers = [Answer(text="OK"), Answer(text=image_reading())]
     settings = settings_for(tmp_path, "medgemma-4b-vllm", model_base_url=server.base_url,
                             model_retries=0)  # fmt: skip
     dicom = dicom_bytes(radiograph(256).astype(np.uint16) * 16, tags={"ImageLaterality": "R"})

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from shared.db import Result
-from tests.model.cases import ANKLE
-from tests.model.chat_server import ROOT, Answer, ChatServer
+from tests.model.cases import ANKLE, IMAGE_READING, image_reading
+from tests.model.chat_server import ROOT, Answer
 from tests.support.cases import wait_analyzed
 from tests.support.images import IDENTITY, dicom_bytes, radiograph
 from tests.support.models import tiny_medgemma
@@ -37,35 +37,23 @@ def submit_with_image(client, token: str) -> dict:  # type: ignore[type-arg]
     return response.get_json()
 
 
-READING = {
-    "image_observations": [
-        {"image": 1, "observation": "Soft tissue swelling around the left ankle."},
+SWELLING, MALLEOLUS = IMAGE_READING["image_observations"]
+READING = image_reading(
+    image_observations=[
+        SWELLING,
         {"image": 1, "observation": "A 3.2 cm lucent line at the distal fibula."},
-        {"image": 1, "observation": "Soft tissue swelling over the lateral malleolus."},
+        MALLEOLUS,
     ],
-    "summary": "Twisted right ankle with swelling on the image.",
-    "key_findings": [{"finding": "ankle injury", "evidence": "Twisted right ankle"}],
-    "cross_modal_agreements": ["The swelling on the image fits the twisted ankle."],
-    "next_steps": ["Consider an ankle examination."],
-    "suggested_acuity": 3,
-    "acuity_reason": "Limb injury with swelling.",
-    "uncertainties": [],
-}
-
-
-@pytest.fixture
-def server():
-    chat = ChatServer()
-    chat.start()
-    yield chat
-    chat.stop()
+    cross_modal_agreements=["The swelling on the image fits the twisted ankle."],
+    acuity_reason="Limb injury with swelling.",
+)
 
 
 @pytest.mark.timeout(300)
 def test_served_model_reads_the_case_and_image_through_the_worker(
     client, auth, staff, sessions, settings, tmp_path, server
 ):
-    server.answers = [Answer(text="OK"), Answer(text=json.dumps(READING))]  # warm-up, case
+    server.answers = [Answer(text="OK"), Answer(text=READING)]  # warm-up, case
     worker = WorkerProcess(settings.model_copy(update={
         "multimodal_chain": "medgemma-4b-vllm", "model_base_url": server.base_url,
         "model_retries": 0,

@@ -10,10 +10,10 @@ import pytest
 from shared.config import Settings
 from shared.inference.backend import ModelLoadError
 from shared.inference.chain import load_chain
-from shared.pipelines.model import ModelPipeline, model_columns
+from shared.pipelines.model import model_columns
 from shared.safety.schema import ModelTriageOutput
 from tests.model.cases import ANKLE
-from tests.model.chat_server import ROOT, Answer, ChatServer
+from tests.model.chat_server import ROOT, Answer, served_pipeline
 
 
 def output(acuity: int) -> str:
@@ -27,24 +27,9 @@ def output(acuity: int) -> str:
     ).model_dump_json()
 
 
-@pytest.fixture
-def server():
-    chat = ChatServer()
-    chat.start()
-    yield chat
-    chat.stop()
-
-
-def pipeline(server: ChatServer, tmp_path, **extra) -> ModelPipeline:
-    extra.setdefault("model_retries", 0)
-    settings = Settings(instance_path=tmp_path, model_chain="medgemma-4b-vllm",
-                        model_base_url=server.base_url, **extra)  # fmt: skip
-    return ModelPipeline(settings)
-
-
 def test_served_model_answers_constrained_json_through_the_safety_layers(server, tmp_path):
     server.answers = [Answer(text="OK"), Answer(text=output(2))]  # warm-up, then the case
-    model = pipeline(server, tmp_path)
+    model = served_pipeline(server, tmp_path)
     engine = model.engine.analyze(ANKLE)
     assert engine.acuity > 2
     result = model.analyze(ANKLE)
@@ -63,7 +48,7 @@ def test_served_model_answers_constrained_json_through_the_safety_layers(server,
 
 def test_less_urgent_suggestion_is_shown_not_applied(server, tmp_path):
     server.answers = [Answer(text="OK"), Answer(text=output(5))]
-    model = pipeline(server, tmp_path)
+    model = served_pipeline(server, tmp_path)
     engine = model.engine.analyze(ANKLE)
     result = model.analyze(ANKLE)
     safe = result.details["model_output"]
@@ -95,7 +80,7 @@ def test_server_failures_leave_the_engine_standing_with_the_reason(
     server, tmp_path, answers, reason
 ):
     server.answers = [Answer(text="OK"), *answers]
-    model = pipeline(server, tmp_path, model_retries=2)
+    model = served_pipeline(server, tmp_path, model_retries=2)
     result = model.analyze(ANKLE)
     run = result.details["model_run"]
     assert (run["outcome"], run["reason"]) == ("deterministic", reason)
@@ -106,7 +91,7 @@ def test_server_failures_leave_the_engine_standing_with_the_reason(
 
 def test_invalid_json_once_then_repaired(server, tmp_path):
     server.answers = [Answer(text="OK"), Answer(text="{oops"), Answer(text=output(3))]
-    result = pipeline(server, tmp_path).analyze(ANKLE)
+    result = served_pipeline(server, tmp_path).analyze(ANKLE)
     run = result.details["model_run"]
     assert (run["outcome"], run["attempts"]) == ("repaired", 2)
     assert "previous answer could not be used (not valid JSON" in json.dumps(
@@ -117,7 +102,7 @@ def test_invalid_json_once_then_repaired(server, tmp_path):
 
 def test_timeout_is_a_recorded_fallback(server, tmp_path):
     server.answers = [Answer(text="OK"), Answer(text=output(3), delay_s=3)]
-    model = pipeline(server, tmp_path, model_timeout_s=0.5)
+    model = served_pipeline(server, tmp_path, model_timeout_s=0.5)
     run = model.analyze(ANKLE).details["model_run"]
     assert run["reason"] == f"model call failed: no answer from {server.base_url} in time"
 
@@ -140,7 +125,7 @@ def test_unserved_model_or_no_server_is_a_startup_error(server, tmp_path):
 def test_the_cache_keeps_verdicts_but_never_a_failed_call(server, tmp_path):
     server.answers = [Answer(text="OK"), Answer(status=503), Answer(text="nope"),
                       Answer(text="nope")]  # fmt: skip
-    model = pipeline(server, tmp_path)
+    model = served_pipeline(server, tmp_path)
     first = model.analyze(ANKLE).details["model_run"]
     assert first["reason"] == "model call failed: server answered HTTP 503"
     second = model.analyze(ANKLE).details["model_run"]  # the server is asked again

@@ -4,13 +4,9 @@ each request's failure stays its own case's."""
 
 from __future__ import annotations
 
-import pytest
-
-from shared.config import Settings
-from shared.pipelines.model import ModelPipeline
 from shared.safety.schema import ModelTriageOutput
 from tests.model.cases import ANKLE
-from tests.model.chat_server import Answer, ChatServer
+from tests.model.chat_server import Answer, served_pipeline
 
 CASES = [ANKLE.model_copy(update={"note": f"{ANKLE.note} Seen at {h}:00."}) for h in range(5)]
 VALID = ModelTriageOutput(
@@ -23,24 +19,9 @@ VALID = ModelTriageOutput(
 ).model_dump_json()
 
 
-@pytest.fixture
-def server():
-    chat = ChatServer()
-    chat.start()
-    yield chat
-    chat.stop()
-
-
-def pipeline(server: ChatServer, tmp_path, concurrency: int) -> ModelPipeline:
-    settings = Settings(instance_path=tmp_path, model_chain="medgemma-4b-vllm",
-                        model_base_url=server.base_url, model_retries=0,
-                        model_server_concurrency=concurrency)  # fmt: skip
-    return ModelPipeline(settings)
-
-
 def test_a_batch_goes_concurrently_within_the_bound(server, tmp_path):
     server.answers = [Answer(text="OK")] + [Answer(text=VALID, delay_s=0.4)] * len(CASES)
-    model = pipeline(server, tmp_path, concurrency=2)
+    model = served_pipeline(server, tmp_path, model_server_concurrency=2)
     results = model.analyze_many(CASES)
     assert server.peak_in_flight == 2  # together, and never more than the bound
     assert len(server.requests) == 1 + len(CASES)
@@ -55,7 +36,7 @@ def test_a_batch_goes_concurrently_within_the_bound(server, tmp_path):
 def test_a_failed_request_fails_its_own_case_only(server, tmp_path):
     server.answers = [Answer(text="OK"), Answer(text=VALID, delay_s=0.2), Answer(status=500),
                       Answer(text=VALID, delay_s=0.2)]  # fmt: skip
-    model = pipeline(server, tmp_path, concurrency=3)
+    model = served_pipeline(server, tmp_path, model_server_concurrency=3)
     runs = [r.details["model_run"] for r in model.analyze_many(CASES[:3])]
     assert sorted(r["outcome"] for r in runs) == ["deterministic", "model", "model"]
     (failed,) = [r for r in runs if r["outcome"] == "deterministic"]
@@ -65,7 +46,7 @@ def test_a_failed_request_fails_its_own_case_only(server, tmp_path):
 
 def test_one_at_a_time_when_the_bound_is_one(server, tmp_path):
     server.answers = [Answer(text="OK")] + [Answer(text=VALID, delay_s=0.1)] * 3
-    results = pipeline(server, tmp_path, concurrency=1).analyze_many(CASES[:3])
+    results = served_pipeline(server, tmp_path, model_server_concurrency=1).analyze_many(CASES[:3])
     assert server.peak_in_flight == 1
     assert [r.details["model_run"]["outcome"] for r in results] == ["model"] * 3
 
