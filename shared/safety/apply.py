@@ -16,7 +16,8 @@ records the reason. The returned `SafeTriageOutput` goes into `TriageResult.deta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -64,6 +65,69 @@ def parse(output: ModelTriageOutput | str | bytes | Mapping[str, Any]) -> ModelT
         raise OutputRefused(f"invalid model output at {where}: {first.get('msg')}") from error
 
 
+Checker = Callable[[str, str, bool], str]
+
+
+@dataclass
+class CheckedText:
+    """The text part of a model output after the layers (both output kinds have it)."""
+
+    summary: str
+    key_findings: list[KeyFinding]
+    next_steps: list[str]
+    acuity_reason: str
+    uncertainties: list[str]
+    engine_acuity: int
+    applied_acuity: int
+    disagreement: str | None
+    confidence: float
+    confidence_note: str
+
+
+def check_text_part(
+    raw: Any,
+    checked: Checker,
+    record: Record,
+    claims: list[CheckedClaim],
+    *,
+    assessment: Assessment,
+    engine_acuity: int | None,
+    fallbacks: Sequence[str],
+    repaired: bool,
+) -> CheckedText:
+    """Summary, key findings (their evidence must be the record's own words), next steps as
+    suggestions, the acuity reason and uncertainties through `checked` (framing and
+    grounding); the acuity only more urgent; confidence from what the case had. Claims found
+    land in `claims`."""
+    summary = checked(raw.summary, "summary", False) or WITHHELD_SUMMARY
+    findings: list[KeyFinding] = []
+    for i, item in enumerate(raw.key_findings):
+        where = f"key_findings[{i}]"
+        finding = checked(item.finding, where, False)
+        _, quoted = check(f'"{item.evidence}"', record, where + ".evidence")
+        claims.extend(quoted)
+        if finding and all(c.grounding != "ungrounded" for c in quoted):
+            findings.append(KeyFinding(finding=finding, evidence=item.evidence))
+    steps = [
+        checked(as_suggestion(s), f"next_steps[{i}]", True) for i, s in enumerate(raw.next_steps)
+    ]
+    reason = checked(raw.acuity_reason, "acuity_reason", True)
+    doubts = [checked(u, f"uncertainties[{i}]", False) for i, u in enumerate(raw.uncertainties)]
+    engine = int(engine_acuity if engine_acuity is not None else assessment.acuity)
+    applied, disagreement = applied_acuity(engine, raw.suggested_acuity)
+    ungrounded = sum(c.grounding == "ungrounded" for c in claims)
+    value, note = layer2.model_confidence(
+        assessment, engine_acuity=engine, suggested_acuity=raw.suggested_acuity,
+        fallbacks=fallbacks, ungrounded=ungrounded, repaired=repaired,
+    )  # fmt: skip
+    return CheckedText(
+        summary=summary, key_findings=findings, next_steps=[s for s in steps if s],
+        acuity_reason=reason, uncertainties=[u for u in doubts if u], engine_acuity=engine,
+        applied_acuity=applied, disagreement=disagreement, confidence=value,
+        confidence_note=note,
+    )  # fmt: skip
+
+
 def apply_safety(
     output: ModelTriageOutput | str | bytes | Mapping[str, Any],
     *,
@@ -80,45 +144,28 @@ def apply_safety(
     record = record or Record.of(case, assessment)
     claims: list[CheckedClaim] = []
 
-    def checked(text: str, where: str, advice: bool = False) -> str:
+    def checked(text: str, where: str, advice: bool) -> str:
         kept, found = check(frame(text), record, where, advice)
         claims.extend(found)
         return kept
 
-    summary = checked(raw.summary, "summary") or WITHHELD_SUMMARY
-    findings: list[KeyFinding] = []
-    for i, item in enumerate(raw.key_findings):
-        where = f"key_findings[{i}]"
-        finding = checked(item.finding, where)
-        _, quoted = check(f'"{item.evidence}"', record, where + ".evidence")
-        claims.extend(quoted)
-        if finding and all(c.grounding != "ungrounded" for c in quoted):
-            findings.append(KeyFinding(finding=finding, evidence=item.evidence))
-    steps = [
-        checked(as_suggestion(s), f"next_steps[{i}]", True) for i, s in enumerate(raw.next_steps)
-    ]
-    reason = checked(raw.acuity_reason, "acuity_reason", True)
-    doubts = [checked(u, f"uncertainties[{i}]") for i, u in enumerate(raw.uncertainties)]
-    engine = int(engine_acuity if engine_acuity is not None else assessment.acuity)
-    applied, disagreement = applied_acuity(engine, raw.suggested_acuity)
-    ungrounded = sum(c.grounding == "ungrounded" for c in claims)
-    value, note = layer2.model_confidence(
-        assessment, engine_acuity=engine, suggested_acuity=raw.suggested_acuity,
-        fallbacks=fallbacks, ungrounded=ungrounded, repaired=repaired,
+    part = check_text_part(
+        raw, checked, record, claims, assessment=assessment, engine_acuity=engine_acuity,
+        fallbacks=fallbacks, repaired=repaired,
     )  # fmt: skip
     return SafeTriageOutput(
-        summary=summary,
-        key_findings=findings,
-        next_steps=[s for s in steps if s],
+        summary=part.summary,
+        key_findings=part.key_findings,
+        next_steps=part.next_steps,
         suggested_acuity=raw.suggested_acuity,
-        acuity_reason=reason,
-        engine_acuity=engine,
-        applied_acuity=applied,
-        disagreement=disagreement,
-        uncertainties=[u for u in doubts if u],
-        confidence=value,
-        confidence_note=note,
-        caution=layer2.caution(value),
+        acuity_reason=part.acuity_reason,
+        engine_acuity=part.engine_acuity,
+        applied_acuity=part.applied_acuity,
+        disagreement=part.disagreement,
+        uncertainties=part.uncertainties,
+        confidence=part.confidence,
+        confidence_note=part.confidence_note,
+        caution=layer2.caution(part.confidence),
         claims=claims,
         ai_generated_by=ai_generated_by(model),
         licence_notice=licence_notice(model),

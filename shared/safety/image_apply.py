@@ -27,9 +27,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.safety import confidence as layer2
-from shared.safety.apply import WITHHELD_SUMMARY, OutputRefused
+from shared.safety.apply import OutputRefused
+from shared.safety.apply import check_text_part as check_fields
 from shared.safety.framing import frame
-from shared.safety.grounding import check
 from shared.safety.image_grounding import check_image_text, check_text_part
 from shared.safety.image_schema import (
     CheckedImageObservation,
@@ -37,10 +37,9 @@ from shared.safety.image_schema import (
     ModelImageTextOutput,
     SafeImageTextOutput,
 )
-from shared.safety.provenance import ai_generated_by, as_suggestion, licence_notice
+from shared.safety.provenance import ai_generated_by, licence_notice
 from shared.safety.record import Record
-from shared.safety.schema import SAFETY_DISCLAIMER, CheckedClaim, KeyFinding
-from shared.safety.validation import applied_acuity
+from shared.safety.schema import SAFETY_DISCLAIMER, CheckedClaim
 from shared.schemas import Assessment, CaseIn, ModelInfo
 
 # The most a reading can be trusted from an image of this technical quality.
@@ -109,33 +108,16 @@ def apply_image_safety(
         read = "\n".join(f"Image {o.image}: {o.text}" for o in observations)
         seen = Record.of(case.model_copy(update={"note": f"{case.note}\n{read}"}), assessment)
 
-    def checked(text: str, where: str, advice: bool = False) -> str:
+    def checked(text: str, where: str, advice: bool) -> str:
         kept, found = check_text_part(frame(text), base, seen, where, side, advice)
         text_claims.extend(found)
         return kept
 
-    summary = checked(raw.summary, "summary") or WITHHELD_SUMMARY
-    findings: list[KeyFinding] = []
-    for i, key in enumerate(raw.key_findings):
-        where = f"key_findings[{i}]"
-        finding = checked(key.finding, where)
-        # The evidence must be the record's own words, never the model's.
-        _, quoted = check(f'"{key.evidence}"', base, where + ".evidence")
-        text_claims.extend(quoted)
-        if finding and all(c.grounding != "ungrounded" for c in quoted):
-            findings.append(KeyFinding(finding=finding, evidence=key.evidence))
-    steps = [
-        checked(as_suggestion(s), f"next_steps[{i}]", True) for i, s in enumerate(raw.next_steps)
-    ]
-    reason = checked(raw.acuity_reason, "acuity_reason", True)
-    doubts = [checked(u, f"uncertainties[{i}]") for i, u in enumerate(raw.uncertainties)]
-    engine = int(engine_acuity if engine_acuity is not None else assessment.acuity)
-    applied, disagreement = applied_acuity(engine, raw.suggested_acuity)
-    ungrounded = sum(c.grounding == "ungrounded" for c in text_claims)
-    confidence, note = layer2.model_confidence(
-        assessment, engine_acuity=engine, suggested_acuity=raw.suggested_acuity,
-        fallbacks=fallbacks, ungrounded=ungrounded, repaired=repaired,
+    part = check_fields(
+        raw, checked, base, text_claims, assessment=assessment, engine_acuity=engine_acuity,
+        fallbacks=fallbacks, repaired=repaired,
     )  # fmt: skip
+    confidence, note = part.confidence, part.confidence_note
     agree, disagree = [], []
     for i, text in enumerate(raw.cross_modal_agreements):
         kept, found = check_image_text(frame(text), base, f"cross_modal_agreements[{i}]", side)
@@ -160,15 +142,15 @@ def apply_image_safety(
         if cap < confidence:
             confidence, note = cap, f"{note}; capped at {cap:.2f}: {image_caution}"
     return SafeImageTextOutput(
-        summary=summary,
-        key_findings=findings,
-        next_steps=[s for s in steps if s],
+        summary=part.summary,
+        key_findings=part.key_findings,
+        next_steps=part.next_steps,
         suggested_acuity=raw.suggested_acuity,
-        acuity_reason=reason,
-        engine_acuity=engine,
-        applied_acuity=applied,
-        disagreement=disagreement,
-        uncertainties=[u for u in doubts if u],
+        acuity_reason=part.acuity_reason,
+        engine_acuity=part.engine_acuity,
+        applied_acuity=part.applied_acuity,
+        disagreement=part.disagreement,
+        uncertainties=part.uncertainties,
         confidence=confidence,
         confidence_note=note,
         caution=layer2.caution(confidence),
