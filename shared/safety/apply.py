@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared.safety import confidence as layer2
 from shared.safety.framing import frame
@@ -53,12 +53,17 @@ class OutputRefused(ValueError):
 
 def parse(output: ModelTriageOutput | str | bytes | Mapping[str, Any]) -> ModelTriageOutput:
     """The model's object, or OutputRefused with the first validation error."""
-    if isinstance(output, ModelTriageOutput):
+    return parse_as(ModelTriageOutput, output)
+
+
+def parse_as(kind: type[Output], output: Output | str | bytes | Mapping[str, Any]) -> Output:
+    """`output` as a `kind` object, or OutputRefused with the first validation error."""
+    if isinstance(output, kind):
         return output
     try:
         if isinstance(output, str | bytes):
-            return ModelTriageOutput.model_validate_json(output)
-        return ModelTriageOutput.model_validate(output)
+            return kind.model_validate_json(output)
+        return kind.model_validate(output)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "output"
@@ -66,6 +71,7 @@ def parse(output: ModelTriageOutput | str | bytes | Mapping[str, Any]) -> ModelT
 
 
 Checker = Callable[[str, str, bool], str]
+Output = TypeVar("Output", bound=BaseModel)
 
 
 @dataclass

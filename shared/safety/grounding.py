@@ -14,6 +14,7 @@ record does not hold is withheld wherever it stands.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,7 +280,11 @@ def check(
     text: str, record: Record, where: str, advice: bool = False
 ) -> tuple[str, list[CheckedClaim]]:
     """The text with every sentence that holds an ungrounded claim withheld, and the claims."""
-    claims = find_claims(text, record, advice)
+    return withhold(text, find_claims(text, record, advice), where)
+
+
+def withhold(text: str, claims: Sequence[Claim], where: str) -> tuple[str, list[CheckedClaim]]:
+    """The text without its sentences that hold an ungrounded claim, and the checked claims."""
     kept: list[str] = []
     out: list[CheckedClaim] = []
     for start, end in sentences(text):

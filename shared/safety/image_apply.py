@@ -24,11 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.safety import confidence as layer2
-from shared.safety.apply import OutputRefused
 from shared.safety.apply import check_text_part as check_fields
+from shared.safety.apply import parse_as
 from shared.safety.framing import frame
 from shared.safety.image_grounding import check_image_text, check_text_part
 from shared.safety.image_schema import (
@@ -49,16 +47,7 @@ QUALITY_CAP = {"degraded": 0.6, "unusable": 0.2}
 def parse_image_text(
     output: ModelImageTextOutput | str | bytes | Mapping[str, Any],
 ) -> ModelImageTextOutput:
-    if isinstance(output, ModelImageTextOutput):
-        return output
-    try:
-        if isinstance(output, str | bytes):
-            return ModelImageTextOutput.model_validate_json(output)
-        return ModelImageTextOutput.model_validate(output)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "output"
-        raise OutputRefused(f"invalid model output at {where}: {first.get('msg')}") from error
+    return parse_as(ModelImageTextOutput, output)
 
 
 def common_side(images: Sequence[ImageFacts]) -> str | None:

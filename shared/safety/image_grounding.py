@@ -19,9 +19,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
-from shared.safety.grounding import Claim, find_claims, sentences
+from shared.safety.grounding import Claim, find_claims, sentences, withhold
 from shared.safety.record import Record
 from shared.safety.schema import CheckedClaim
 
@@ -118,23 +117,6 @@ def _read_on_image(claim: Claim) -> bool:
     if claim.kind in ("condition", "finding"):
         return True
     return claim.kind == "result" and not re.search(r"\d", claim.text)
-
-
-def withhold(text: str, claims: Sequence[Claim], where: str) -> tuple[str, list[CheckedClaim]]:
-    """The text without its sentences that hold an ungrounded claim, and the checked claims."""
-    kept: list[str] = []
-    out: list[CheckedClaim] = []
-    for start, end in sentences(text):
-        sentence = text[start:end].strip()
-        inside = [c for c in claims if start <= c.start < end]
-        if not any(c.grounding == "ungrounded" for c in inside):
-            kept.append(sentence)
-        for c in inside:
-            withheld = c.grounding == "ungrounded"
-            out.append(CheckedClaim(text=c.text, kind=c.kind, grounding=c.grounding,  # type: ignore[arg-type]
-                                    where=where, reason=c.reason,
-                                    sentence=sentence if withheld else ""))  # fmt: skip
-    return " ".join(kept), out
 
 
 def check_image_text(
