@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from shared.clinical.facts import Facts, Mention
 from shared.clinical.rules import rule
+from shared.clinical.rules.groups import febrile
 from shared.clinical.rules.presentations import glucose_mmol
 from shared.schemas import Acuity, Reason
 
@@ -135,7 +136,7 @@ def _context_reason(f: Facts) -> tuple[Mention, str] | None:
                 "a local infection with a comorbidity, an implant or at 65+ (labs, IV antibiotics)",
             )
     failing = f.first("failed_antibiotics")
-    if failing is not None and (f.has("fever_word") or _febrile(f)):
+    if failing is not None and (f.has("fever_word") or febrile(f)):
         return (
             failing,
             "an infection not settling on antibiotics, with fever (labs, IV antibiotics)",
@@ -164,11 +165,6 @@ _INJURY = re.compile(
     r"\b(?:injur\w*|twist\w*|sprain\w*|trauma|kicked|tackle\w*|hit\s+by|fell|fall|rolled)\b",
     re.IGNORECASE,
 )
-
-
-def _febrile(f: Facts) -> bool:
-    t = f.vitals.temperature_c
-    return t is not None and t >= 38.0
 
 
 @rule(
